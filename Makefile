@@ -1,0 +1,78 @@
+# thoth - core and crash dump manager.  See README.md.
+#   make            build bin/
+#   make check      run every test (also under ASan+UBSan)
+#   make bench      performance figures (DESIGN §7), not part of check
+#   make install    PREFIX=/usr/local DESTDIR=
+
+PREFIX ?= /usr/local
+BINDIR = $(PREFIX)/bin
+LIBEXECDIR = $(PREFIX)/libexec/thoth
+MANDIR = $(PREFIX)/share/man
+SHAREDIR = $(PREFIX)/share/thoth
+
+CC ?= cc
+PKGS = jansson libelf libdw libcurl libcrypto zlib libzstd
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 -Wall -Wextra -Wno-sign-compare -D_GNU_SOURCE \
+	$(shell pkg-config --cflags $(PKGS))
+# --as-needed: each tool records only the libraries its objects use.
+LDFLAGS += -Wl,--as-needed
+LDLIBS = $(shell pkg-config --libs $(PKGS)) -lpthread
+
+TOOLS = $(patsubst cmd/%.c,%,$(wildcard cmd/*.c))
+LIBSRC = $(wildcard lib/*.c)
+LIBOBJ = $(patsubst lib/%.c,$(OBJ)/%.o,$(LIBSRC))
+HDR = lib/thoth.h $(wildcard lib/*_impl.h)
+
+OBJ = obj
+BIN = bin
+
+all: $(addprefix $(BIN)/,$(TOOLS)) $(BIN)/thoth
+
+$(OBJ)/%.o: lib/%.c $(HDR) | $(OBJ)
+	$(CC) $(CFLAGS) -Ilib -c -o $@ $<
+$(OBJ)/cmd-%.o: cmd/%.c $(HDR) | $(OBJ)
+	$(CC) $(CFLAGS) -Ilib -c -o $@ $<
+$(OBJ)/libthoth.a: $(LIBOBJ)
+	rm -f $@; ar rcs $@ $^
+$(BIN)/thoth-%: $(OBJ)/cmd-thoth-%.o $(OBJ)/libthoth.a | $(BIN)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BIN)/thoth: pipelines/thoth | $(BIN)
+	cp pipelines/thoth $@; chmod +x $@
+$(OBJ) $(BIN):
+	mkdir -p $@
+
+# The same tools built with AddressSanitizer and UBSan, for make check.
+asan:
+	$(MAKE) OBJ=obj-asan BIN=bin-asan \
+	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	    LDFLAGS="-fsanitize=address,undefined"
+
+check: all asan
+	tests/run
+
+bench: all
+	tests/bench/run
+
+lint:
+	mandoc -Tlint -Wwarning man/*.[157]
+	shellcheck -x pipelines/thoth pipelines/*.sh analyzers/* tests/*.sh tests/run tests/*.t
+
+deps:
+	.ci/deps
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) \
+	    $(DESTDIR)$(SHAREDIR)/analyzers $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
+	install -m 755 $(addprefix $(BIN)/,$(TOOLS)) $(BIN)/thoth $(DESTDIR)$(BINDIR)
+	install -m 755 $(wildcard pipelines/*.sh) $(DESTDIR)$(LIBEXECDIR)
+	install -m 755 $(wildcard analyzers/*) $(DESTDIR)$(SHAREDIR)/analyzers
+	install -m 644 $(wildcard man/*.1) $(DESTDIR)$(MANDIR)/man1
+	install -m 644 $(wildcard man/*.5) $(DESTDIR)$(MANDIR)/man5
+	install -m 644 $(wildcard man/*.7) $(DESTDIR)$(MANDIR)/man7
+
+clean:
+	rm -rf obj obj-asan bin bin-asan tests/tmp
+
+.PHONY: all asan check bench lint deps install clean

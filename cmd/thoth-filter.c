@@ -1,0 +1,201 @@
+/*
+ * thoth-filter - keep the records that match a dump specification
+ *
+ * usage: thoth-filter [-eI] [-f file]... [spec ...]
+ *
+ * Reads records from stdin, from each -f file, or with -I from the
+ * index of the store, and writes those matching every spec token to
+ * stdout, compact, in input order.  Reads "id", "uploaded" (or "time")
+ * and the fields the spec names; writes no field.  With a dump id
+ * prefix in the spec the matches are held back until the input ends,
+ * so that an ambiguous prefix prints nothing.  See thoth-filter(1).
+ */
+#include <err.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "thoth.h"
+
+#define MAX_SHOWN	8	/* ids listed for an ambiguous prefix */
+
+struct filter {
+	struct thoth_spec *spec;
+	long limit;		/* -1: no limit */
+	long printed;
+	size_t matched;
+	int hold;		/* short prefix: keep matches until the end */
+	json_t *held;		/* array of matches while they share one id */
+	char *ids[MAX_SHOWN];	/* distinct ids matched, the first ones */
+	size_t nids;
+	int more;		/* more than MAX_SHOWN distinct ids */
+};
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: thoth-filter [-eI] [-f file]... [spec ...]\n");
+	exit(THOTH_EXIT_FAIL);
+}
+
+/* Prints rec; 1 (stop reading) once the limit is reached. */
+static int
+emit(struct filter *f, const json_t *rec)
+{
+	if (thoth_json_print(stdout, rec) != 0)
+		err(THOTH_EXIT_FAIL, "stdout");
+	return (f->limit >= 0 && ++f->printed >= f->limit);
+}
+
+/* Remembers the distinct ids matched by a prefix; holds the records
+ * only while there is one, since two already make the prefix fail. */
+static void
+hold(struct filter *f, json_t *rec)
+{
+	const char *id = thoth_record_id(rec);
+	size_t i;
+
+	for (i = 0; i < f->nids && strcmp(f->ids[i], id) != 0; i++)
+		continue;
+	if (i == f->nids && f->nids == MAX_SHOWN)
+		f->more = 1;
+	else if (i == f->nids)
+		f->ids[f->nids++] = thoth_xstrdup(id);
+	if (f->nids == 1)
+		json_array_append(f->held, rec);
+	else
+		json_array_clear(f->held);
+}
+
+static int
+on_record(json_t *rec, const struct thoth_where *where, void *arg)
+{
+	struct filter *f = arg;
+
+	(void)where;
+	if (!thoth_spec_match(f->spec, rec))
+		return (0);
+	f->matched++;
+	if (!f->hold)
+		return (emit(f, rec));
+	hold(f, rec);
+	return (0);
+}
+
+static int
+scan_index(struct filter *f)
+{
+	struct thoth_store *st;
+	struct thoth_index *ix;
+	int64_t lo, hi;
+	int rv = 0;
+
+	if ((st = thoth_store_open(NULL)) == NULL)
+		errx(THOTH_EXIT_FAIL, "%s", thoth_errbuf);
+	if ((ix = thoth_index_open(st, NULL)) == NULL)
+		errx(THOTH_EXIT_FAIL, "%s", thoth_errbuf);
+	thoth_spec_time_range(f->spec, &lo, &hi);
+	if (thoth_index_scan(ix, lo, hi, on_record, f) != 0) {
+		warnx("%s", thoth_errbuf);
+		rv = 1;
+	}
+	thoth_index_close(ix);
+	thoth_store_close(st);
+	return (rv);
+}
+
+/* Prints what was held for a prefix, or why nothing is; exit status. */
+static int
+finish(struct filter *f, int failed, int need_match)
+{
+	const char *prefix = thoth_spec_prefix(f->spec);
+	size_t i;
+
+	if (f->nids > 1) {
+		char *list = thoth_xstrdup(f->ids[0]), *s;
+		for (i = 1; i < f->nids; i++, list = s) {
+			s = thoth_xasprintf("%s, %s", list, f->ids[i]);
+			free(list);
+		}
+		warnx("%s: ambiguous dump prefix (matches %s%s)", prefix, list,
+		    f->more ? ", ..." : "");
+		free(list);
+		return (THOTH_EXIT_FAIL);
+	}
+	for (i = 0; i < json_array_size(f->held); i++)
+		if (emit(f, json_array_get(f->held, i)))
+			break;
+	if (failed)
+		return (THOTH_EXIT_FAIL);
+	if (f->matched == 0 && prefix != NULL) {
+		warnx("%s: no such dump", prefix);
+		return (THOTH_EXIT_NOTFOUND);
+	}
+	if (f->matched == 0 && need_match) {
+		warnx("no dump matches");
+		return (THOTH_EXIT_NOTFOUND);
+	}
+	return (THOTH_EXIT_OK);
+}
+
+/* dump=stdin takes stdin for ids, so records must come from elsewhere. */
+static void
+read_ids(struct thoth_spec *spec, int from_index, int nfiles, char **files)
+{
+	int i, ok = from_index || nfiles > 0;
+
+	for (i = 0; i < nfiles; i++)
+		if (strcmp(files[i], "-") == 0)
+			ok = 0;
+	if (!ok)
+		errx(THOTH_EXIT_FAIL, "dump=stdin reads ids from stdin: "
+		    "give the records with -I or -f FILE");
+	if (thoth_spec_add_ids(spec, stdin, "-") != 0)
+		errx(THOTH_EXIT_FAIL, "%s", thoth_errbuf);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct filter f = { .held = json_array() };
+	char **files = thoth_xmalloc(sizeof (char *) * (size_t)argc);
+	int c, nfiles = 0, from_index = 0, need_match = 0, failed, rv;
+	size_t i;
+
+	atexit(thoth_close_stdout);
+	while ((c = getopt(argc, argv, "ef:I")) != -1) {
+		switch (c) {
+		case 'e':
+			need_match = 1;
+			break;
+		case 'f':
+			files[nfiles++] = optarg;
+			break;
+		case 'I':
+			from_index = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (from_index && nfiles > 0)
+		usage();
+	if ((f.spec = thoth_spec_parse(argc - optind, argv + optind)) == NULL)
+		errx(THOTH_EXIT_FAIL, "%s", thoth_errbuf);
+	if (thoth_spec_wants_stdin(f.spec))
+		read_ids(f.spec, from_index, nfiles, files);
+	f.limit = thoth_spec_limit(f.spec);
+	f.hold = thoth_spec_prefix(f.spec) != NULL &&
+	    strlen(thoth_spec_prefix(f.spec)) < THOTH_ID_LEN;
+	if (from_index)
+		failed = scan_index(&f);
+	else
+		failed = thoth_records(nfiles, files, on_record, &f);
+	rv = finish(&f, failed, need_match);
+	for (i = 0; i < f.nids; i++)
+		free(f.ids[i]);
+	json_decref(f.held);
+	thoth_spec_free(f.spec);
+	free(files);
+	return (rv);
+}

@@ -1,0 +1,58 @@
+/*
+ * thoth-index - rebuild or compact the index of the store
+ *
+ * thoth-index [-cv]
+ *
+ * Without options, rebuilds the index from every <id>/info.json in
+ * $THOTH_STORE (directories without info.json are unfinished uploads
+ * and are skipped).  -c merges the journal into the sorted base
+ * instead.  Reads and writes no records on stdin/stdout.
+ */
+#include <err.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "thoth.h"
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: thoth-index [-cv]\n");
+	exit(THOTH_EXIT_FAIL);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct thoth_store *st;
+	struct thoth_index *ix;
+	int c, compact = 0, verbose = 0, rv;
+
+	while ((c = getopt(argc, argv, "cv")) != -1) {
+		switch (c) {
+		case 'c':
+			compact = 1;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	if ((st = thoth_store_open(NULL)) == NULL ||
+	    (ix = thoth_index_open(st, NULL)) == NULL)
+		errx(THOTH_EXIT_FAIL, "%s", thoth_errbuf);
+	rv = compact ? thoth_index_compact(ix) :
+	    thoth_index_rebuild(ix, st, verbose);
+	if (rv != 0)
+		warnx("%s: %s", thoth_index_dir(ix), thoth_errbuf);
+	else if (verbose)
+		warnx("%s: %s", thoth_index_dir(ix), compact ? "compacted" :
+		    "rebuilt");
+	thoth_index_close(ix);
+	thoth_store_close(st);
+	return (rv ? THOTH_EXIT_FAIL : THOTH_EXIT_OK);
+}

@@ -1,0 +1,178 @@
+/*
+ * thoth-put - store dumps and their records in the object store
+ *
+ * thoth-put [-q] [FILE...]
+ *
+ * Reads records with "id" and "file" (from thoth-hash | thoth-meta),
+ * copies each dump to <store>/<id>/<name>, then writes <id>/info.json
+ * and appends the record to the index.  Adds "name", "dump",
+ * "uploaded" and "version"; drops "file" (a path on this host only).
+ * A dump whose info.json is already stored is not copied again: its
+ * stored record is printed instead.  Prints each stored record.
+ */
+#include <err.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "thoth.h"
+
+static int quiet;
+
+struct put {
+	struct thoth_store *st;
+	struct thoth_index *ix;
+};
+
+/* The name a dump keeps in the store: its base name, made safe. */
+static char *
+object_name(const char *file)
+{
+	const char *base = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
+	char *name = thoth_xstrdup(*base != '\0' ? base : "dump");
+	char *p;
+
+	for (p = name; *p != '\0'; p++) {
+		if (strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "0123456789._+-", *p) == NULL)
+			*p = '_';
+	}
+	if (name[0] == '.')
+		name[0] = '_';
+	return (name);
+}
+
+/* "thoth: core.1   [=====>    ]  45%   1.94MB" on a terminal. */
+static void
+progress(void *arg, uint64_t done, uint64_t total)
+{
+	const char *name = arg;
+	int width = 30, pct = total ? (int)(done * 100 / total) : 100;
+	int bar = pct * width / 100;
+
+	fprintf(stderr, "\rthoth: %-16.16s [%.*s>%*s] %3d%% %7.2fMB", name, bar,
+	    "==============================", width - bar, "", pct,
+	    done / 1048576.0);
+	if (done >= total)
+		fputc('\n', stderr);
+}
+
+static void
+set_string(json_t *rec, const char *field, char *value)
+{
+	json_object_set_new(rec, field, thoth_json_string(value, strlen(value)));
+	free(value);
+}
+
+static int
+already_stored(struct put *p, const char *id, const char *file)
+{
+	json_t *old;
+	int rv = thoth_store_get_info(p->st, id, &old);
+
+	if (rv != 0)
+		return (rv);
+	if (!quiet)
+		warnx("%s: already stored as %s", file, id);
+	thoth_json_print(stdout, old);
+	json_decref(old);
+	return (0);
+}
+
+/*
+ * info.json last: it is what makes the dump visible.  Under the lock, a
+ * concurrent upload of the same dump that finished first wins (1).
+ */
+static int
+publish(struct put *p, json_t *rec, const char *file)
+{
+	const char *id = thoth_record_id(rec);
+	int rv;
+
+	if (thoth_index_lock(p->ix) != 0)
+		return (-1);
+	if ((rv = already_stored(p, id, file)) > 0) {
+		rv = -1;
+		if (thoth_store_put_info(p->st, rec) == 0 &&
+		    thoth_index_append(p->ix, rec) == 0)
+			rv = 0;
+	} else if (rv == 0) {
+		rv = 1;
+	}
+	thoth_index_unlock(p->ix);
+	return (rv);
+}
+
+static int
+put_one(json_t *in, const struct thoth_where *w, void *arg)
+{
+	struct put *p = arg;
+	const char *id = thoth_record_id(in);
+	const char *file = json_string_value(json_object_get(in, "file"));
+
+	if (id == NULL || file == NULL) {
+		warnx("%s:%zu: record needs \"id\" and \"file\"", w->file, w->line);
+		return (-1);
+	}
+	int rv = already_stored(p, id, file);
+	if (rv <= 0)
+		return (rv < 0 ? (warnx("%s: %s", file, thoth_errbuf), -1) : 0);
+
+	json_t *rec = json_deep_copy(in);
+	char *name = object_name(file);
+	char *key = thoth_xasprintf("%s/%s", id, name);
+	json_object_del(rec, "file");
+	set_string(rec, "name", thoth_store_path(p->st, id));
+	set_string(rec, "dump", thoth_store_path(p->st, key));
+	json_object_set_new(rec, "uploaded", json_integer(thoth_now()));
+	if (json_object_get(rec, "version") == NULL)
+		json_object_set_new(rec, "version", json_string(THOTH_RECORD_VERSION));
+	if (!quiet)
+		warnx("uploading %s to %s", file, id);
+	rv = thoth_store_put_file(p->st, key, file,
+	    !quiet && isatty(STDERR_FILENO) ? progress : NULL, name);
+	if (rv == 0)
+		rv = publish(p, rec, file);
+	if (rv == 0)
+		thoth_json_print(stdout, rec);
+	else if (rv < 0)
+		warnx("%s: %s", file, thoth_errbuf);
+	json_decref(rec);
+	free(key);
+	free(name);
+	return (rv < 0 ? -1 : 0);
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: thoth-put [-q] [FILE...]\n");
+	exit(THOTH_EXIT_FAIL);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct put p;
+	int c, rv;
+
+	while ((c = getopt(argc, argv, "q")) != -1) {
+		switch (c) {
+		case 'q':
+			quiet = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	atexit(thoth_close_stdout);
+	if ((p.st = thoth_store_open(NULL)) == NULL ||
+	    (p.ix = thoth_index_open(p.st, NULL)) == NULL)
+		errx(THOTH_EXIT_FAIL, "%s", thoth_errbuf);
+	rv = thoth_records(argc, argv, put_one, &p);
+	thoth_index_close(p.ix);
+	thoth_store_close(p.st);
+	return (rv ? THOTH_EXIT_FAIL : THOTH_EXIT_OK);
+}

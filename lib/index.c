@@ -1,0 +1,181 @@
+/*
+ * index.c - the NDJSON index: a cache of every info.json (DESIGN §4).
+ *
+ * An index is a directory of three files:
+ *   base.ndjson     records sorted by "time", rewritten only whole
+ *                   (temporary file, fsync, rename);
+ *   journal.ndjson  newer records, appended one whole line per write;
+ *                   for an id the last line wins over earlier ones and
+ *                   over the base;
+ *   lock            flock(2): exclusive for writers, shared for the
+ *                   instant a reader opens base and journal together.
+ * A crash can leave a torn last journal line: readers skip it and the
+ * next writer cuts it off before appending.  Compaction merges the
+ * journal into a new base and swaps in an empty journal by rename, so a
+ * reader holding the old files still sees a consistent pair.
+ */
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store_impl.h"
+#include "index_impl.h"
+
+#define JOURNAL_MAX_DEFAULT (16 << 20)	/* bytes before compaction */
+
+static char *
+ix_file(const struct thoth_index *ix, const char *name)
+{
+	return (thoth_xasprintf("%s/%s", ix->dir, name));
+}
+
+struct thoth_index *
+thoth_index_open(struct thoth_store *st, const char *path)
+{
+	struct thoth_index *ix;
+	const char *env = getenv("THOTH_INDEX");
+	char *lock;
+
+	if (path == NULL)
+		path = env != NULL && *env != '\0' ? env : st->index_dir;
+	if (thoth_mkdirs(path, 0755) != 0)
+		return (NULL);
+	ix = thoth_xmalloc(sizeof (*ix));
+	ix->dir = thoth_xstrdup(path);
+	ix->locked = 0;
+	lock = ix_file(ix, "lock");
+	ix->lockfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (ix->lockfd < 0) {
+		thoth_fail("%s: %s", lock, strerror(errno));
+		free(lock);
+		thoth_index_close(ix);
+		return (NULL);
+	}
+	free(lock);
+	return (ix);
+}
+
+void
+thoth_index_close(struct thoth_index *ix)
+{
+	if (ix == NULL)
+		return;
+	if (ix->lockfd >= 0)
+		close(ix->lockfd);
+	free(ix->dir);
+	free(ix);
+}
+
+const char *
+thoth_index_dir(const struct thoth_index *ix)
+{
+	return (ix->dir);
+}
+
+int
+thoth_index_lock(struct thoth_index *ix)
+{
+	while (flock(ix->lockfd, LOCK_EX) != 0) {
+		if (errno != EINTR)
+			return (thoth_fail("%s/lock: %s", ix->dir,
+			    strerror(errno)));
+	}
+	ix->locked = 1;
+	return (0);
+}
+
+void
+thoth_index_unlock(struct thoth_index *ix)
+{
+	(void) flock(ix->lockfd, LOCK_UN);
+	ix->locked = 0;
+}
+
+/* Cuts a torn last line (a writer died mid-append) off the journal. */
+static int
+repair_tail(int fd, const char *path)
+{
+	struct stat sb;
+	char c;
+	off_t end;
+
+	if (fstat(fd, &sb) != 0)
+		return (thoth_fail("%s: %s", path, strerror(errno)));
+	for (end = sb.st_size; end > 0; end--) {
+		if (pread(fd, &c, 1, end - 1) != 1)
+			return (thoth_fail("%s: %s", path, strerror(errno)));
+		if (c == '\n')
+			break;
+	}
+	if (end != sb.st_size && ftruncate(fd, end) != 0)
+		return (thoth_fail("%s: %s", path, strerror(errno)));
+	return (0);
+}
+
+static off_t
+journal_max(void)
+{
+	const char *s = getenv("THOTH_INDEX_JOURNAL_MAX");
+
+	return (s != NULL && *s != '\0' ? (off_t)strtoll(s, NULL, 10) :
+	    JOURNAL_MAX_DEFAULT);
+}
+
+int
+thoth_index_append(struct thoth_index *ix, const json_t *rec)
+{
+	char *path = ix_file(ix, "journal.ndjson"), *line = NULL;
+	int fd, rv = -1;
+	struct stat sb;
+
+	if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+	    0644)) < 0) {
+		thoth_fail("%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (repair_tail(fd, path) != 0)
+		goto out;
+	char *text = thoth_json_line(rec);
+	line = thoth_xasprintf("%s\n", text);
+	free(text);
+	size_t len = strlen(line);
+	if (write(fd, line, len) != (ssize_t)len || fdatasync(fd) != 0) {
+		thoth_fail("%s: write: %s", path, strerror(errno));
+		(void) repair_tail(fd, path);
+		goto out;
+	}
+	rv = 0;
+	if (fstat(fd, &sb) == 0 && sb.st_size > journal_max())
+		rv = thoth_index_compact(ix);
+out:
+	if (fd >= 0)
+		close(fd);
+	free(line);
+	free(path);
+	return (rv);
+}
+
+/* Opens base and journal as one consistent pair (either may be absent). */
+int
+index_open_pair(struct thoth_index *ix, FILE **base, FILE **journal)
+{
+	char *bp = ix_file(ix, "base.ndjson"), *jp = ix_file(ix, "journal.ndjson");
+	int held = ix->locked, rv = 0;
+
+	if (!held && flock(ix->lockfd, LOCK_SH) != 0)
+		rv = thoth_fail("%s/lock: %s", ix->dir, strerror(errno));
+	if ((*base = fopen(bp, "re")) == NULL && errno != ENOENT)
+		rv = thoth_fail("%s: %s", bp, strerror(errno));
+	if ((*journal = fopen(jp, "re")) == NULL && errno != ENOENT)
+		rv = thoth_fail("%s: %s", jp, strerror(errno));
+	if (!held)
+		(void) flock(ix->lockfd, LOCK_UN);
+	free(bp);
+	free(jp);
+	return (rv);
+}

@@ -1,0 +1,203 @@
+/*
+ * store.c - the object store front: picks a backend from THOTH_STORE,
+ * checks keys, and keeps the info.json conventions in one place.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_impl.h"
+
+/* The per-user default store: $XDG_DATA_HOME/thoth, ~/.local/share/thoth. */
+static char *
+default_store(void)
+{
+	const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+
+	if (xdg != NULL && *xdg == '/')
+		return (thoth_xasprintf("%s/thoth", xdg));
+	return (thoth_xasprintf("%s/.local/share/thoth",
+	    home != NULL && *home != '\0' ? home : "/tmp"));
+}
+
+struct thoth_store *
+thoth_store_open(const char *url)
+{
+	struct thoth_store *st = thoth_xmalloc(sizeof (*st));
+	char *dflt = NULL;
+	int rv;
+
+	memset(st, 0, sizeof (*st));
+	if (url == NULL || *url == '\0')
+		url = getenv("THOTH_STORE");
+	if (url == NULL || *url == '\0')
+		url = dflt = default_store();
+	st->url = thoth_xstrdup(url);
+	if (strncmp(url, "s3://", 5) == 0)
+		rv = thoth_store_s3_init(st, url);
+	else if (strncmp(url, "file://", 7) == 0)
+		rv = thoth_store_dir_init(st, url + 7);
+	else if (strstr(url, "://") != NULL)
+		rv = thoth_fail("%s: unknown store scheme (use a directory, "
+		    "file:// or s3://)", url);
+	else
+		rv = thoth_store_dir_init(st, url);
+	free(dflt);
+	if (rv != 0) {
+		free(st->url);
+		free(st);
+		return (NULL);
+	}
+	return (st);
+}
+
+void
+thoth_store_close(struct thoth_store *st)
+{
+	if (st == NULL)
+		return;
+	if (st->ops->close != NULL)
+		st->ops->close(st);
+	free(st->url);
+	free(st->root);
+	free(st->index_dir);
+	free(st);
+}
+
+const char *
+thoth_store_url(const struct thoth_store *st)
+{
+	return (st->url);
+}
+
+/*
+ * Keys are relative paths of plain names: no empty, "." or ".."
+ * components, nothing that could climb out of the store, no control
+ * characters.  This is the store's one guard against hostile names.
+ */
+static int
+check_key(const char *key)
+{
+	const char *p = key;
+
+	if (*key == '\0' || *key == '/')
+		return (thoth_fail("'%s': bad store key", key));
+	for (; *p != '\0'; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return (thoth_fail("bad store key: control character"));
+		if ((p == key || p[-1] == '/') && (*p == '/' || (*p == '.' &&
+		    (p[1] == '\0' || p[1] == '/' || (p[1] == '.' &&
+		    (p[2] == '\0' || p[2] == '/'))))))
+			return (thoth_fail("'%s': bad store key", key));
+	}
+	return (0);
+}
+
+char *
+thoth_store_path(const struct thoth_store *st, const char *key)
+{
+	return (thoth_xasprintf("%s/%s", st->root, key));
+}
+
+char *
+thoth_store_local(const struct thoth_store *st, const char *key)
+{
+	if (check_key(key) != 0 || st->ops->local == NULL)
+		return (NULL);
+	return (st->ops->local(st, key));
+}
+
+int
+thoth_store_exists(struct thoth_store *st, const char *key)
+{
+	return (check_key(key) != 0 ? -1 : st->ops->exists(st, key));
+}
+
+int
+thoth_store_get(struct thoth_store *st, const char *key, char **buf,
+    size_t *len)
+{
+	return (check_key(key) != 0 ? -1 : st->ops->get(st, key, buf, len));
+}
+
+int
+thoth_store_put(struct thoth_store *st, const char *key, const void *buf,
+    size_t len)
+{
+	return (check_key(key) != 0 ? -1 : st->ops->put(st, key, buf, len));
+}
+
+int
+thoth_store_put_file(struct thoth_store *st, const char *key,
+    const char *path, thoth_progress_fn progress, void *arg)
+{
+	if (check_key(key) != 0)
+		return (-1);
+	return (st->ops->put_file(st, key, path, progress, arg));
+}
+
+int
+thoth_store_get_file(struct thoth_store *st, const char *key,
+    const char *path)
+{
+	return (check_key(key) != 0 ? -1 : st->ops->get_file(st, key, path));
+}
+
+int
+thoth_store_delete(struct thoth_store *st, const char *key)
+{
+	return (check_key(key) != 0 ? -1 : st->ops->del(st, key));
+}
+
+int
+thoth_store_list(struct thoth_store *st, const char *prefix,
+    thoth_list_fn fn, void *arg)
+{
+	if (*prefix != '\0' && check_key(prefix) != 0)
+		return (-1);
+	return (st->ops->list(st, prefix, fn, arg));
+}
+
+int
+thoth_store_get_info(struct thoth_store *st, const char *id, json_t **rec)
+{
+	char key[THOTH_ID_LEN + 16], *buf;
+	size_t len;
+	json_error_t jerr;
+	int rv;
+
+	if (!thoth_is_id(id))
+		return (thoth_fail("'%s': not a dump id", id));
+	snprintf(key, sizeof (key), "%s/info.json", id);
+	if ((rv = thoth_store_get(st, key, &buf, &len)) != 0)
+		return (rv);
+	*rec = json_loadb(buf, len, 0, &jerr);
+	free(buf);
+	if (!json_is_object(*rec)) {
+		json_decref(*rec);
+		return (thoth_fail("%s/%s: bad JSON: %s", st->root, key,
+		    jerr.text));
+	}
+	return (0);
+}
+
+/* info.json is written whole, pretty-printed for people who look. */
+int
+thoth_store_put_info(struct thoth_store *st, const json_t *rec)
+{
+	const char *id = thoth_record_id(rec);
+	char key[THOTH_ID_LEN + 16], *text;
+	int rv;
+
+	if (id == NULL)
+		return (thoth_fail("record without a valid id"));
+	snprintf(key, sizeof (key), "%s/info.json", id);
+	text = json_dumps(rec, JSON_INDENT(2));
+	if (text == NULL)
+		return (thoth_fail("%s: cannot encode record", id));
+	size_t len = strlen(text);
+	text = realloc(text, len + 2);
+	text[len] = '\n';
+	rv = thoth_store_put(st, key, text, len + 1);
+	free(text);
+	return (rv);
+}

@@ -1,0 +1,248 @@
+/*
+ * store_dir.c - the directory store: <root>/<key> on a local filesystem.
+ *
+ * Objects are written under a dot-name in their final directory and
+ * renamed into place, so a reader never sees a partial object; names
+ * starting with '.' are never listed.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store_impl.h"
+
+static char *
+dir_local(const struct thoth_store *st, const char *key)
+{
+	return (thoth_xasprintf("%s/%s", st->root, key));
+}
+
+/* "<dir>/.<base>.part.<pid>": the temporary beside a key's final name. */
+static char *
+temp_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return (thoth_xasprintf("%.*s/.%s.part.%ld", (int)(slash - path), path,
+	    slash + 1, (long)getpid()));
+}
+
+static int
+make_parent(const char *path)
+{
+	char *dir = thoth_xstrdup(path), *slash = strrchr(dir, '/');
+	int rv;
+
+	*slash = '\0';
+	rv = thoth_mkdirs(dir, 0755);
+	free(dir);
+	return (rv);
+}
+
+static int
+dir_exists(struct thoth_store *st, const char *key)
+{
+	char *path = dir_local(st, key);
+	struct stat sb;
+	int rv = 0;
+
+	if (stat(path, &sb) != 0)
+		rv = errno == ENOENT ? 1 : thoth_fail("%s: %s", path,
+		    strerror(errno));
+	free(path);
+	return (rv);
+}
+
+static int
+dir_get(struct thoth_store *st, const char *key, char **buf, size_t *len)
+{
+	char *path = dir_local(st, key);
+	int rv = thoth_read_file(path, buf, len);
+
+	free(path);
+	return (rv);
+}
+
+static int
+dir_put(struct thoth_store *st, const char *key, const void *buf, size_t len)
+{
+	char *path = dir_local(st, key);
+	int rv = make_parent(path);
+
+	if (rv == 0)
+		rv = thoth_write_file_atomic(path, buf, len);
+	free(path);
+	return (rv);
+}
+
+/* Copies in 1 MB chunks (page cache friendly), then fsync and rename. */
+static int
+copy_fd(int in, int out, const char *what, thoth_progress_fn progress,
+    void *arg, uint64_t total)
+{
+	static char buf[1 << 20];
+	uint64_t done = 0;
+	ssize_t n;
+
+	while ((n = read(in, buf, sizeof (buf))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return (thoth_fail("%s: read: %s", what, strerror(errno)));
+		}
+		for (ssize_t off = 0; off < n; ) {
+			ssize_t w = write(out, buf + off, (size_t)(n - off));
+			if (w < 0 && errno != EINTR)
+				return (thoth_fail("%s: write: %s", what,
+				    strerror(errno)));
+			off += w > 0 ? w : 0;
+		}
+		done += (uint64_t)n;
+		if (progress != NULL)
+			progress(arg, done, total);
+	}
+	return (0);
+}
+
+static int
+dir_put_file(struct thoth_store *st, const char *key, const char *src,
+    thoth_progress_fn progress, void *arg)
+{
+	char *path = dir_local(st, key), *tmp = temp_name(path);
+	int in = -1, out = -1, rv = -1;
+	struct stat sb;
+
+	if (make_parent(path) != 0)
+		goto out;
+	if ((in = open(src, O_RDONLY)) < 0 || fstat(in, &sb) != 0) {
+		thoth_fail("%s: %s", src, strerror(errno));
+		goto out;
+	}
+	if ((out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644)) < 0) {
+		thoth_fail("%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (copy_fd(in, out, src, progress, arg, (uint64_t)sb.st_size) != 0)
+		goto out;
+	if (fsync(out) != 0 || close(out) != 0) {
+		out = -1;
+		thoth_fail("%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	out = -1;
+	if (rename(tmp, path) != 0) {
+		thoth_fail("%s: %s", path, strerror(errno));
+		goto out;
+	}
+	rv = 0;
+out:
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+	if (rv != 0)
+		(void) unlink(tmp);
+	free(tmp);
+	free(path);
+	return (rv);
+}
+
+static int
+dir_get_file(struct thoth_store *st, const char *key, const char *dst)
+{
+	char *path = dir_local(st, key);
+	int rv = dir_exists(st, key);
+
+	if (rv == 0) {
+		char *tmp = thoth_xasprintf("%s.part.%ld", dst, (long)getpid());
+		int in = open(path, O_RDONLY);
+		int out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		rv = (in < 0 || out < 0) ? thoth_fail("%s: %s", in < 0 ? path :
+		    tmp, strerror(errno)) : copy_fd(in, out, path, NULL, NULL, 0);
+		if (in >= 0)
+			close(in);
+		if (out >= 0 && close(out) != 0 && rv == 0)
+			rv = thoth_fail("%s: %s", tmp, strerror(errno));
+		if (rv == 0 && rename(tmp, dst) != 0)
+			rv = thoth_fail("%s: %s", dst, strerror(errno));
+		if (rv != 0)
+			(void) unlink(tmp);
+		free(tmp);
+	}
+	free(path);
+	return (rv);
+}
+
+static int
+dir_del(struct thoth_store *st, const char *key)
+{
+	char *path = dir_local(st, key);
+	int rv = 0;
+
+	if (unlink(path) != 0 && errno != ENOENT)
+		rv = thoth_fail("%s: %s", path, strerror(errno));
+	free(path);
+	return (rv);
+}
+
+static int
+dir_list(struct thoth_store *st, const char *prefix, thoth_list_fn fn,
+    void *arg)
+{
+	char *path = *prefix ? dir_local(st, prefix) : thoth_xstrdup(st->root);
+	DIR *d = opendir(path);
+	struct dirent *de;
+	int rv = 0;
+
+	if (d == NULL) {
+		rv = errno == ENOENT ? 0 : thoth_fail("%s: %s", path,
+		    strerror(errno));
+		free(path);
+		return (rv);
+	}
+	while (rv == 0 && (de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (de->d_type == DT_DIR) {
+			char *name = thoth_xasprintf("%s/", de->d_name);
+			rv = fn(name, arg);
+			free(name);
+		} else {
+			rv = fn(de->d_name, arg);
+		}
+	}
+	closedir(d);
+	free(path);
+	return (rv < 0 ? -1 : 0);
+}
+
+static const struct thoth_store_ops dir_ops = {
+	.exists = dir_exists, .get = dir_get, .put = dir_put,
+	.put_file = dir_put_file, .get_file = dir_get_file, .del = dir_del,
+	.list = dir_list, .local = dir_local,
+};
+
+int
+thoth_store_dir_init(struct thoth_store *st, const char *path)
+{
+	char cwd[PATH_MAX];
+
+	if (*path == '\0')
+		return (thoth_fail("empty store directory"));
+	if (*path == '/')
+		st->root = thoth_xstrdup(path);
+	else if (getcwd(cwd, sizeof (cwd)) != NULL)
+		st->root = thoth_xasprintf("%s/%s", cwd, path);
+	else
+		return (thoth_fail("%s: %s", path, strerror(errno)));
+	while (strlen(st->root) > 1 && st->root[strlen(st->root) - 1] == '/')
+		st->root[strlen(st->root) - 1] = '\0';
+	st->ops = &dir_ops;
+	st->index_dir = thoth_xasprintf("%s/index", st->root);
+	return (0);
+}

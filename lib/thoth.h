@@ -1,0 +1,152 @@
+/*
+ * thoth.h - the shared library of the thoth tools.
+ *
+ * Records are jansson objects (json_t *).  Ownership follows jansson:
+ * a function that returns json_t * hands the caller a new reference
+ * (json_decref it); a json_t * argument is borrowed unless the comment
+ * says "steals".  Strings returned as char * are malloc'd and owned by
+ * the caller unless the comment says otherwise.
+ *
+ * Errors: library functions print nothing unless they say so; they
+ * return -1 (or NULL) and leave a one-line reason in thoth_errbuf, which
+ * the tools print as "thoth-xxx: what: reason".  Functions that look
+ * something up return 1 for "not found" where that matters.
+ */
+#ifndef THOTH_H
+#define THOTH_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <jansson.h>
+
+#define THOTH_RECORD_VERSION "1"
+#define THOTH_ID_LEN 32
+
+/* Exit statuses shared by every tool (see thoth(7)). */
+enum { THOTH_EXIT_OK = 0, THOTH_EXIT_FAIL = 1, THOTH_EXIT_NOTFOUND = 2 };
+
+/* util.c */
+extern char thoth_errbuf[512];
+int thoth_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void *thoth_xmalloc(size_t n);
+char *thoth_xstrdup(const char *s);
+char *thoth_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int thoth_parse_age(const char *s, int64_t *seconds);
+int64_t thoth_now(void);
+int thoth_is_id(const char *s);
+int thoth_is_hex_prefix(const char *s);
+int thoth_mkdirs(const char *path, mode_t mode);
+int thoth_write_file_atomic(const char *path, const void *buf, size_t len);
+int thoth_read_file(const char *path, char **buf, size_t *len);
+void thoth_close_stdout(void);
+
+/* json.c */
+json_t *thoth_json_string(const char *s, size_t len);	/* lossy UTF-8 */
+int thoth_json_print(FILE *fp, const json_t *rec);	/* one line + '\n' */
+char *thoth_json_line(const json_t *rec);		/* one line, no '\n' */
+const json_t *thoth_json_path(const json_t *rec, const char *path);
+char *thoth_json_scalar(const json_t *v);	/* string as is, else JSON */
+int thoth_json_set_path(json_t *rec, const char *path, json_t *value); /* steals value */
+int thoth_json_del_path(json_t *rec, const char *path);
+
+/* record.c: the one record loop every filter uses. */
+struct thoth_where {
+	const char *file;	/* "-" for stdin */
+	size_t line;
+};
+typedef int (*thoth_record_fn)(json_t *rec, const struct thoth_where *where,
+    void *arg);
+/* Reads NDJSON from each file in argv (stdin if argc == 0 or "-"),
+ * calls fn for every object; a line that does not parse is reported as
+ * "file:line: parse error" and skipped.  fn returns 0 to go on, 1 to
+ * stop early, -1 on failure (loop goes on).  Returns 0, or 1 if any
+ * line or fn call failed. */
+int thoth_records(int argc, char **argv, thoth_record_fn fn, void *arg);
+int thoth_records_fp(FILE *fp, const char *name, thoth_record_fn fn, void *arg,
+    int *failed);
+const char *thoth_record_id(const json_t *rec);	/* borrowed or NULL */
+
+/* dump.c: recognising and hashing dumps, reading their metadata. */
+struct thoth_meta_opts {
+	const char *platform;	/* used when the dump has none */
+	const char *node;
+	int no_stack;		/* skip unwinding (fast mode) */
+};
+/* {id, type, file, size, time}; NULL with thoth_errbuf set for a
+ * file that is not a dump we can read. */
+json_t *thoth_dump_hash(const char *path);
+/* Adds what the dump says to rec (which must have "file"). 0 or -1. */
+int thoth_dump_meta(json_t *rec, const struct thoth_meta_opts *opts);
+
+/* spec.c: dump specifications (see thoth-filter(1)). */
+struct thoth_spec;
+struct thoth_spec *thoth_spec_parse(int argc, char **argv);	/* NULL + errbuf */
+void thoth_spec_free(struct thoth_spec *spec);
+int thoth_spec_match(const struct thoth_spec *spec, const json_t *rec);
+long thoth_spec_limit(const struct thoth_spec *spec);	/* -1 if none */
+int thoth_spec_wants_stdin(const struct thoth_spec *spec);	/* dump=stdin */
+const char *thoth_spec_prefix(const struct thoth_spec *spec); /* id prefix token */
+int thoth_spec_add_ids(struct thoth_spec *spec, FILE *fp, const char *name);
+void thoth_spec_time_range(const struct thoth_spec *spec, int64_t *lo,
+    int64_t *hi);	/* bounds on "uploaded" */
+
+/* store.c: the object store (DESIGN §2), local directory or S3. */
+struct thoth_store;
+/* url NULL means $THOTH_STORE, else the per-user default. */
+struct thoth_store *thoth_store_open(const char *url);
+void thoth_store_close(struct thoth_store *st);
+const char *thoth_store_url(const struct thoth_store *st);
+/* Store paths shown to users: "<root>/<key>". Caller frees. */
+char *thoth_store_path(const struct thoth_store *st, const char *key);
+/* Local file of key when the backend has one (directory store), else NULL. */
+char *thoth_store_local(const struct thoth_store *st, const char *key);
+/* 0 exists, 1 absent, -1 error. */
+int thoth_store_exists(struct thoth_store *st, const char *key);
+/* Whole small objects (info.json, analyzers).  get: 0, 1 absent, -1. */
+int thoth_store_get(struct thoth_store *st, const char *key, char **buf,
+    size_t *len);
+int thoth_store_put(struct thoth_store *st, const char *key, const void *buf,
+    size_t len);
+/* Streams a local file into key, never visible half-written.
+ * progress (may be NULL) is called with bytes done and total. */
+typedef void (*thoth_progress_fn)(void *arg, uint64_t done, uint64_t total);
+int thoth_store_put_file(struct thoth_store *st, const char *key,
+    const char *path, thoth_progress_fn progress, void *arg);
+/* Copies key to a local file (atomically). 0, 1 absent, -1. */
+int thoth_store_get_file(struct thoth_store *st, const char *key,
+    const char *path);
+int thoth_store_delete(struct thoth_store *st, const char *key);
+/* Calls fn for each key directly under prefix ("" for the root), with
+ * the name relative to prefix; names of "directories" end in '/'. */
+typedef int (*thoth_list_fn)(const char *name, void *arg);
+int thoth_store_list(struct thoth_store *st, const char *prefix,
+    thoth_list_fn fn, void *arg);
+/* info.json of one dump: 0, 1 absent, -1 error. */
+int thoth_store_get_info(struct thoth_store *st, const char *id, json_t **rec);
+int thoth_store_put_info(struct thoth_store *st, const json_t *rec);
+
+/* index.c: the NDJSON index (DESIGN §4). */
+struct thoth_index;
+/* path NULL means $THOTH_INDEX, else the store's default place. */
+struct thoth_index *thoth_index_open(struct thoth_store *st, const char *path);
+void thoth_index_close(struct thoth_index *ix);
+const char *thoth_index_dir(const struct thoth_index *ix);
+/* Exclusive lock serialising writers (and store read-modify-writes). */
+int thoth_index_lock(struct thoth_index *ix);
+void thoth_index_unlock(struct thoth_index *ix);
+/* Appends records to the journal; caller holds the lock. */
+int thoth_index_append(struct thoth_index *ix, const json_t *rec);
+/* Every current record, oldest "time" first, last write for an id wins;
+ * records whose "uploaded" lies outside [lo, hi) may be skipped cheaply. */
+int thoth_index_scan(struct thoth_index *ix, int64_t lo, int64_t hi,
+    thoth_record_fn fn, void *arg);
+/* Replaces the index with every info.json in the store; edits appended
+ * meanwhile survive.  Dump directories without info.json are skipped. */
+int thoth_index_rebuild(struct thoth_index *ix, struct thoth_store *st,
+    int verbose);
+/* Merges the journal into the base (takes the lock if not held). */
+int thoth_index_compact(struct thoth_index *ix);
+
+#endif /* THOTH_H */
