@@ -13,10 +13,11 @@ SHAREDIR = $(PREFIX)/share/thoth
 CC ?= cc
 PKGS = jansson libelf libdw libcurl libcrypto zlib libzstd
 CFLAGS ?= -O2 -g
-CFLAGS += -std=gnu11 -Wall -Wextra -Wno-sign-compare -D_GNU_SOURCE \
-	$(shell pkg-config --cflags $(PKGS))
+SAN =
+XCFLAGS = $(CFLAGS) $(SAN) -std=gnu11 -Wall -Wextra -Wno-sign-compare \
+	-D_GNU_SOURCE $(shell pkg-config --cflags $(PKGS))
 # --as-needed: each tool records only the libraries its objects use.
-LDFLAGS += -Wl,--as-needed
+XLDFLAGS = $(LDFLAGS) $(SAN) -Wl,--as-needed
 LDLIBS = $(shell pkg-config --libs $(PKGS)) -lpthread
 
 TOOLS = $(patsubst cmd/%.c,%,$(wildcard cmd/*.c))
@@ -30,13 +31,13 @@ BIN = bin
 all: $(addprefix $(BIN)/,$(TOOLS)) $(BIN)/thoth
 
 $(OBJ)/%.o: lib/%.c $(HDR) | $(OBJ)
-	$(CC) $(CFLAGS) -Ilib -c -o $@ $<
+	$(CC) $(XCFLAGS) -Ilib -c -o $@ $<
 $(OBJ)/cmd-%.o: cmd/%.c $(HDR) | $(OBJ)
-	$(CC) $(CFLAGS) -Ilib -c -o $@ $<
+	$(CC) $(XCFLAGS) -Ilib -c -o $@ $<
 $(OBJ)/libthoth.a: $(LIBOBJ)
 	rm -f $@; ar rcs $@ $^
 $(BIN)/thoth-%: $(OBJ)/cmd-thoth-%.o $(OBJ)/libthoth.a | $(BIN)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(XCFLAGS) $(XLDFLAGS) -o $@ $^ $(LDLIBS)
 $(BIN)/thoth: pipelines/thoth | $(BIN)
 	cp pipelines/thoth $@; chmod +x $@
 $(OBJ) $(BIN):
@@ -44,9 +45,8 @@ $(OBJ) $(BIN):
 
 # The same tools built with AddressSanitizer and UBSan, for make check.
 asan:
-	$(MAKE) OBJ=obj-asan BIN=bin-asan \
-	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	    LDFLAGS="-fsanitize=address,undefined"
+	$(MAKE) OBJ=obj-asan BIN=bin-asan CFLAGS="-O1 -g" \
+	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
 
 check: all asan
 	tests/run

@@ -133,7 +133,7 @@ thoth_index_append(struct thoth_index *ix, const json_t *rec)
 	int fd, rv = -1;
 	struct stat sb;
 
-	if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+	if ((fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC,
 	    0644)) < 0) {
 		thoth_fail("%s: %s", path, strerror(errno));
 		goto out;
