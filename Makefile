@@ -28,7 +28,9 @@ HDR = lib/thoth.h $(wildcard lib/*_impl.h)
 OBJ = obj
 BIN = bin
 
-all: $(addprefix $(BIN)/,$(TOOLS)) $(BIN)/thoth
+SCRIPTS = $(notdir $(wildcard pipelines/thoth*))
+
+all: $(addprefix $(BIN)/,$(TOOLS) $(SCRIPTS))
 
 $(OBJ)/%.o: lib/%.c $(HDR) | $(OBJ)
 	$(CC) $(XCFLAGS) -Ilib -c -o $@ $<
@@ -38,8 +40,8 @@ $(OBJ)/libthoth.a: $(LIBOBJ)
 	rm -f $@; ar rcs $@ $^
 $(BIN)/thoth-%: $(OBJ)/cmd-thoth-%.o $(OBJ)/libthoth.a | $(BIN)
 	$(CC) $(XCFLAGS) $(XLDFLAGS) -o $@ $^ $(LDLIBS)
-$(BIN)/thoth: pipelines/thoth | $(BIN)
-	cp pipelines/thoth $@; chmod +x $@
+$(addprefix $(BIN)/,$(SCRIPTS)): $(BIN)/%: pipelines/% | $(BIN)
+	cp $< $@
 $(OBJ) $(BIN):
 	mkdir -p $@
 
@@ -56,7 +58,7 @@ bench: all
 
 lint:
 	mandoc -Tlint -Wwarning man/*.[157]
-	shellcheck -x pipelines/thoth pipelines/*.sh analyzers/* tests/*.sh tests/run tests/*.t
+	shellcheck -x pipelines/thoth* analyzers/* tests/*.sh tests/run tests/*.t
 
 deps:
 	.ci/deps
@@ -65,8 +67,8 @@ install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) \
 	    $(DESTDIR)$(SHAREDIR)/analyzers $(DESTDIR)$(MANDIR)/man1 \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
-	install -m 755 $(addprefix $(BIN)/,$(TOOLS)) $(BIN)/thoth $(DESTDIR)$(BINDIR)
-	install -m 755 $(wildcard pipelines/*.sh) $(DESTDIR)$(LIBEXECDIR)
+	install -m 755 $(addprefix $(BIN)/,$(TOOLS)) $(filter-out %.sh,$(wildcard pipelines/thoth*)) $(DESTDIR)$(BINDIR)
+	install -m 644 $(wildcard pipelines/*.sh) $(DESTDIR)$(LIBEXECDIR)
 	install -m 755 $(wildcard analyzers/*) $(DESTDIR)$(SHAREDIR)/analyzers
 	install -m 644 $(wildcard man/*.1) $(DESTDIR)$(MANDIR)/man1
 	install -m 644 $(wildcard man/*.5) $(DESTDIR)$(MANDIR)/man5

@@ -7,7 +7,11 @@
  * (anything with an "id") is read.  Without one, each input line is an
  * edit record, as analyzers write them:
  *   {"id": ID, "set": {NAME: VALUE, ...}, "unset": [NAME, ...],
- *    "ticket": TICKET, "unticket": true}
+ *    "ticket": TICKET, "unticket": true,
+ *    "by": {"analyzer": NAME, "hash": H, "time": T}, "ran": {...}}
+ * "by" is provenance: it is recorded under "provenance" for each
+ * property or ticket the edit sets.  "ran" records that an analyzer ran
+ * on the dump, as "analyzed": {NAME: {"hash", "time", "exit"}}.
  * Each edit reads the dump's info.json from the store, changes
  * "properties" or "ticket", writes info.json back and appends the new
  * record to the index, all under the index lock, so edits from many
@@ -70,24 +74,69 @@ check_edit(const json_t *edit)
 		return (thoth_fail("'%s': bad ticket (letters, digits and "
 		    "dashes only)", json_is_string(v) ? json_string_value(v) :
 		    "?"));
+	if ((v = json_object_get(edit, "by")) != NULL && (!json_is_object(v) ||
+	    !json_is_string(json_object_get(v, "analyzer"))))
+		return (thoth_fail("\"by\" must name an analyzer"));
+	if ((v = json_object_get(edit, "ran")) != NULL && (!json_is_object(v) ||
+	    !json_is_string(json_object_get(v, "analyzer")) ||
+	    !valid_name(json_string_value(json_object_get(v, "analyzer")))))
+		return (thoth_fail("\"ran\" must name an analyzer"));
 	if (json_object_get(edit, "set") == NULL && json_object_get(edit,
-	    "unset") == NULL && v == NULL && !json_is_true(json_object_get(edit,
-	    "unticket")))
+	    "unset") == NULL && json_object_get(edit, "ticket") == NULL &&
+	    !json_is_true(json_object_get(edit, "unticket")) && v == NULL)
 		return (thoth_fail("edit changes nothing"));
 	return (0);
+}
+
+/* Returns the object at rec.name, creating it. Borrowed. */
+static json_t *
+object_field(json_t *rec, const char *name)
+{
+	json_t *o = json_object_get(rec, name);
+
+	if (!json_is_object(o)) {
+		o = json_object();
+		json_object_set_new(rec, name, o);
+	}
+	return (o);
+}
+
+/* Who set what: provenance.properties.NAME and provenance.ticket. */
+static void
+note_provenance(json_t *rec, const json_t *edit)
+{
+	const json_t *by = json_object_get(edit, "by"), *v, *ran;
+	json_t *prov, *props;
+	const char *k;
+	size_t i;
+
+	if ((ran = json_object_get(edit, "ran")) != NULL) {
+		json_t *done = json_deep_copy(ran);
+		json_object_del(done, "analyzer");
+		json_object_set_new(object_field(rec, "analyzed"),
+		    json_string_value(json_object_get(ran, "analyzer")), done);
+	}
+	if (by == NULL)
+		return;
+	prov = object_field(rec, "provenance");
+	props = object_field(prov, "properties");
+	json_object_foreach((json_t *)json_object_get(edit, "set"), k, v)
+		thoth_json_set_path(props, k, json_deep_copy(by));
+	json_array_foreach(json_object_get(edit, "unset"), i, v)
+		thoth_json_del_path(props, json_string_value(v));
+	if (json_object_get(edit, "ticket") != NULL)
+		json_object_set(prov, "ticket", (json_t *)by);
+	if (json_is_true(json_object_get(edit, "unticket")))
+		json_object_del(prov, "ticket");
 }
 
 static void
 apply(json_t *rec, const json_t *edit)
 {
-	json_t *props = json_object_get(rec, "properties"), *v;
+	json_t *props = object_field(rec, "properties"), *v;
 	const char *k;
 	size_t i;
 
-	if (!json_is_object(props)) {
-		props = json_object();
-		json_object_set_new(rec, "properties", props);
-	}
 	json_object_foreach((json_t *)json_object_get(edit, "set"), k, v)
 		thoth_json_set_path(props, k, json_deep_copy(v));
 	json_array_foreach(json_object_get(edit, "unset"), i, v)
@@ -96,6 +145,7 @@ apply(json_t *rec, const json_t *edit)
 		json_object_del(rec, "ticket");
 	if ((v = json_object_get(edit, "ticket")) != NULL)
 		json_object_set(rec, "ticket", v);
+	note_provenance(rec, edit);
 }
 
 /* Read-modify-write of one info.json under the index lock. */
