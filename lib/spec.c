@@ -72,10 +72,13 @@ static int
 parse_age(struct thoth_spec *spec, const char *arg, const char *value,
     int upper)
 {
+	char why[sizeof (thoth_errbuf)];
 	int64_t age;
 
-	if (thoth_parse_age(value, &age) != 0)
-		return (thoth_fail("%s: %s", arg, thoth_errbuf));
+	if (thoth_parse_age(value, &age) != 0) {
+		memcpy(why, thoth_errbuf, sizeof (why));
+		return (thoth_fail("%s: %s", arg, why));
+	}
 	int64_t bound = thoth_now() - age;
 	if (upper && bound < spec->hi)
 		spec->hi = bound;
@@ -128,6 +131,8 @@ parse_special(struct thoth_spec *spec, const char *arg, size_t namelen,
 static int
 parse_prefix(struct thoth_spec *spec, const char *arg)
 {
+	if (*arg == '\0')
+		return (thoth_fail("empty spec token"));
 	if (!thoth_is_hex_prefix(arg))
 		return (thoth_fail("%s: neither a dump id (1 to 32 lowercase "
 		    "hex digits) nor prop=value", arg));
@@ -151,13 +156,15 @@ parse_token(struct thoth_spec *spec, const char *arg)
 	if (eq == arg)
 		return (thoth_fail("%s: empty field name", arg));
 	if (*value == '=')
-		return (thoth_fail("%s: one '=' between field and value", arg));
+		return (thoth_fail("%s: write field=value, with one '='",
+		    arg));
 	if ((rv = parse_special(spec, arg, (size_t)(eq - arg), value)) <= 0)
 		return (rv);
 	if (*value == '\0')
 		return (thoth_fail("%s: empty value; use %.*sundefined for an "
 		    "absent field", arg, (int)(value - arg), arg));
 	t = &spec->toks[spec->ntoks];
+	memset(t, 0, sizeof (*t));
 	if (split_path(t, arg, (size_t)(eq - arg)) != 0) {
 		free(t->name);
 		return (-1);

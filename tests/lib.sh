@@ -20,7 +20,7 @@ skip() { echo "skip - $1: $2"; }
 fail() {
 	echo "not ok - $1"
 	shift
-	[ $# -gt 0 ] && printf '    %s\n' "$@"
+	[ $# -gt 0 ] && printf '%s\n' "$@" | sed 's/^/    /'
 	return 0
 }
 
