@@ -120,3 +120,17 @@ exit 3
 SESSION
 same "debug: not saved on non-zero exit" "$(thoth-store get analyzers/dbg | tail -n 1)" "echo edited"
 expect_err "debug: ambiguous spec" 1 "matches [0-9]+ dumps; debug takes one" -- thoth debug type=core
+
+# --- many hosts: GNU parallel over ssh to a key-only sshd on 127.0.0.1
+if "$TOP/tests/sshd.sh" install 2>"$T/sshd.err" &&
+    login=$("$TOP/tests/sshd.sh" start "$T/sshd" 2>>"$T/sshd.err"); then
+	echo "2/$login" >"$T/hosts"
+	printf 'thoth_set via "${SSH_CONNECTION:+ssh}"\necho "$THOTH_NAME via ssh"\n' >"$T/remote"
+	thoth analyzer remote <"$T/remote" 2>/dev/null
+	out=$(THOTH_REMOTE_BIN="$BIN" thoth analyze --hosts "$T/hosts" type=core remote 2>"$T/err")
+	same "--hosts: every dump analyzed" "$(wc -l <<<"$out")" "$(thoth ls type=core | tail -n +2 | wc -l)"
+	same "--hosts: analyzers ran over ssh" "$(thoth ls via=ssh | tail -n +2 | wc -l)" "$(wc -l <<<"$out")"
+	"$TOP/tests/sshd.sh" stop "$T/sshd"
+else
+	skip "analyze --hosts" "no sshd on 127.0.0.1: $(tr '\n' ' ' <"$T/sshd.err")"
+fi
