@@ -80,6 +80,25 @@ already_stored(struct put *p, const char *id, const char *file)
 }
 
 /*
+ * A concurrent upload of the same dump finished first; if it stored the
+ * dump under another name, ours is a second copy nobody points at.
+ */
+static void
+drop_duplicate(struct put *p, const char *id, const char *key)
+{
+	json_t *rec;
+	const char *dump, *base;
+
+	if (thoth_store_get_info(p->st, id, &rec) != 0)
+		return;
+	dump = json_string_value(json_object_get(rec, "dump"));
+	base = dump != NULL && strrchr(dump, '/') ? strrchr(dump, '/') + 1 : "";
+	if (strcmp(base, strchr(key, '/') + 1) != 0)
+		(void) thoth_store_delete(p->st, key);
+	json_decref(rec);
+}
+
+/*
  * info.json last: it is what makes the dump visible.  Under the lock, a
  * concurrent upload of the same dump that finished first wins (1).
  */
@@ -124,15 +143,15 @@ put_one(json_t *in, const struct thoth_where *w, void *arg)
 	json_object_del(rec, "file");
 	set_string(rec, "name", thoth_store_path(p->st, id));
 	set_string(rec, "dump", thoth_store_path(p->st, key));
-	json_object_set_new(rec, "uploaded", json_integer(thoth_now()));
 	if (json_object_get(rec, "version") == NULL)
 		json_object_set_new(rec, "version", json_string(THOTH_RECORD_VERSION));
 	if (!quiet)
 		warnx("uploading %s to %s", file, id);
 	rv = thoth_store_put_file(p->st, key, file,
 	    !quiet && isatty(STDERR_FILENO) ? progress : NULL, name);
-	if (rv == 0)
-		rv = publish(p, rec, file);
+	json_object_set_new(rec, "uploaded", json_integer(thoth_now()));
+	if (rv == 0 && (rv = publish(p, rec, file)) > 0)
+		drop_duplicate(p, id, key);
 	if (rv == 0)
 		thoth_json_print(stdout, rec);
 	else if (rv < 0)

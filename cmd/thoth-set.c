@@ -60,9 +60,16 @@ check_edit(const json_t *edit)
 	const char *k;
 	size_t i;
 
+	if ((v = json_object_get(edit, "set")) != NULL && !json_is_object(v))
+		return (thoth_fail("\"set\" must be an object"));
+	if ((v = json_object_get(edit, "unset")) != NULL && !json_is_array(v))
+		return (thoth_fail("\"unset\" must be an array"));
 	json_object_foreach((json_t *)json_object_get(edit, "set"), k, v) {
 		if (!valid_name(k))
 			return (thoth_fail("'%s': bad property name", k));
+		if (json_is_null(v))	/* absent means unknown: never null */
+			return (thoth_fail("'%s': null is not a value (unset "
+			    "it instead)", k));
 	}
 	json_array_foreach(json_object_get(edit, "unset"), i, v) {
 		if (!json_is_string(v) || !valid_name(json_string_value(v)))
@@ -116,8 +123,20 @@ note_provenance(json_t *rec, const json_t *edit)
 		json_object_set_new(object_field(rec, "analyzed"),
 		    json_string_value(json_object_get(ran, "analyzer")), done);
 	}
-	if (by == NULL)
+	/* An edit by hand leaves no analyzer's name on what it changed. */
+	if (by == NULL) {
+		if ((prov = json_object_get(rec, "provenance")) == NULL)
+			return;
+		json_object_foreach((json_t *)json_object_get(edit, "set"), k, v)
+			thoth_json_del_path(json_object_get(prov, "properties"), k);
+		json_array_foreach(json_object_get(edit, "unset"), i, v)
+			thoth_json_del_path(json_object_get(prov, "properties"),
+			    json_string_value(v));
+		if (json_object_get(edit, "ticket") != NULL ||
+		    json_object_get(edit, "unticket") != NULL)
+			json_object_del(prov, "ticket");
 		return;
+	}
 	prov = object_field(rec, "provenance");
 	props = object_field(prov, "properties");
 	json_object_foreach((json_t *)json_object_get(edit, "set"), k, v)

@@ -29,7 +29,11 @@ usage(void)
 static int
 print_name(const char *name, void *arg)
 {
-	printf("%s%s\n", (const char *)arg, name);
+	const char *prefix = arg;
+	size_t n = strlen(prefix);
+
+	printf("%s%s%s\n", prefix, n > 0 && prefix[n - 1] != '/' ? "/" : "",
+	    name);
 	return (0);
 }
 

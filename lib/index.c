@@ -121,9 +121,18 @@ static off_t
 journal_max(void)
 {
 	const char *s = getenv("THOTH_INDEX_JOURNAL_MAX");
+	char *end;
+	long long n;
 
-	return (s != NULL && *s != '\0' ? (off_t)strtoll(s, NULL, 10) :
-	    JOURNAL_MAX_DEFAULT);
+	if (s == NULL || *s == '\0')
+		return (JOURNAL_MAX_DEFAULT);
+	n = strtoll(s, &end, 10);
+	if (*end != '\0' || n < 0) {
+		warnx("THOTH_INDEX_JOURNAL_MAX=%s: not a size in bytes, using %d",
+		    s, JOURNAL_MAX_DEFAULT);
+		return (JOURNAL_MAX_DEFAULT);
+	}
+	return ((off_t)n);
 }
 
 int

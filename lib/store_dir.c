@@ -190,6 +190,22 @@ dir_del(struct thoth_store *st, const char *key)
 	return (rv);
 }
 
+/* d_type is DT_UNKNOWN on some filesystems: then ask stat(2). */
+static int
+is_dir(const char *parent, const struct dirent *de)
+{
+	struct stat sb;
+	char *path;
+	int rv;
+
+	if (de->d_type != DT_UNKNOWN)
+		return (de->d_type == DT_DIR);
+	path = thoth_xasprintf("%s/%s", parent, de->d_name);
+	rv = stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+	free(path);
+	return (rv);
+}
+
 static int
 dir_list(struct thoth_store *st, const char *prefix, thoth_list_fn fn,
     void *arg)
@@ -208,7 +224,7 @@ dir_list(struct thoth_store *st, const char *prefix, thoth_list_fn fn,
 	while (rv == 0 && (de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.')
 			continue;
-		if (de->d_type == DT_DIR) {
+		if (is_dir(path, de)) {
 			char *name = thoth_xasprintf("%s/", de->d_name);
 			rv = fn(name, arg);
 			free(name);

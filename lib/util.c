@@ -142,11 +142,18 @@ thoth_mkdirs(const char *path, mode_t mode)
 	return (0);
 }
 
-/* Writes path.tmp.<pid>, fsyncs it and renames it over path. */
+/*
+ * Writes "<dir>/.<name>.tmp.<pid>", fsyncs it and renames it over path.
+ * The dot keeps the temporary out of store listings.
+ */
 int
 thoth_write_file_atomic(const char *path, const void *buf, size_t len)
 {
-	char *tmp = thoth_xasprintf("%s.tmp.%ld", path, (long)getpid());
+	const char *slash = strrchr(path, '/');
+	char *tmp = slash == NULL ?
+	    thoth_xasprintf(".%s.tmp.%ld", path, (long)getpid()) :
+	    thoth_xasprintf("%.*s/.%s.tmp.%ld", (int)(slash - path), path,
+	    slash + 1, (long)getpid());
 	const char *p = buf;
 	int fd, rv = -1;
 

@@ -26,7 +26,7 @@ thoth_set() {
 		return
 	fi
 	value=$(cat)
-	if jq -e . >/dev/null 2>&1 <<<"$value"; then
+	if [ -n "$value" ] && jq empty >/dev/null 2>&1 <<<"$value"; then
 		_thoth_edit '{set: {($n): $v}}' --arg n "$name" --argjson v "$value"
 	else
 		_thoth_edit '{set: {($n): $v}}' --arg n "$name" --arg v "$value"

@@ -28,7 +28,7 @@ exit 0
 ANALYZER
 expect_err "analyzer stores stdin" 0 "added analyzer 'diag'" -- thoth analyzer diag <"$T/diag"
 same "analyzers lists it" "$(thoth analyzers)" "analyzers/diag"
-expect_err "analyzer with ../ in its name is refused" 1 "bad store key" -- thoth analyzer ../x </dev/null
+expect_err "analyzer with ../ in its name is refused" 1 "bad analyzer name" -- thoth analyzer ../x </dev/null
 
 # --- analyze
 out=$(thoth analyze "" diag 2>"$T/err") && rc=0 || rc=$?
@@ -134,3 +134,29 @@ if "$TOP/tests/sshd.sh" install 2>"$T/sshd.err" &&
 else
 	skip "analyze --hosts" "no sshd on 127.0.0.1: $(tr '\n' ' ' <"$T/sshd.err")"
 fi
+
+# --- autoanalyzers: declared once, run on every upload in dependency order
+printf 'thoth_set first "$(date +%%s%%N)"\n' | thoth autoanalyzers upload first -v 2 -p first 2>/dev/null
+printf 'jq -e .properties.first "$THOTH_INFO" >/dev/null || exit 9\nthoth_set second done\n' |
+    thoth autoanalyzers upload second -d first -p second 2>/dev/null
+same "autoanalyzers ls in dependency order" \
+    "$(thoth autoanalyzers ls | jq -r '"\(.name) \(.version) \(.depends | join(","))"' | paste -sd' ')" \
+    "first 2  second 1 first"
+expect_err "autoanalyzers: a cycle is refused, naming it" 1 "dependency cycle: .*first.*second|dependency cycle: .*second.*first" -- \
+    bash -c 'echo true | thoth autoanalyzers upload first -d second'
+expect_err "autoanalyzers: unknown dependency" 1 "depends on 'nope'" -- \
+    bash -c 'echo true | thoth autoanalyzers upload third -d nope'
+expect_err "autoanalyzers: removing a dependency is refused" 1 "first: needed by second" -- \
+    thoth autoanalyzers remove first
+same "dryrun says what would run" "$(thoth autoanalyzers dryrun "$abrt")" \
+    "$(printf 'first: would run on 1 dumps\nsecond: would run on 1 dumps')"
+{ (mkdir -p "$T/auto" && cd "$T/auto" && ulimit -c unlimited && "$CORES/segv" 1 2 3) >/dev/null 2>&1; } 2>/dev/null
+auto=$(find "$T/auto" -name 'core*' | head -n 1)
+thoth upload "$auto" >/dev/null 2>&1
+autoid=$(thoth object "$auto")
+same "upload ran both autoanalyzers, in order" \
+    "$(thoth info "$autoid" | jq -c '[.properties.second, (.analyzed | keys)]')" '["done",["first","second"]]'
+same "dryrun after upload: nothing left" "$(thoth autoanalyzers dryrun "$autoid")" \
+    "$(printf 'first: would run on 0 dumps\nsecond: would run on 0 dumps')"
+truth "autoanalyzers remove" bash -c 'thoth autoanalyzers remove second && thoth autoanalyzers remove first'
+same "none left" "$(thoth autoanalyzers ls)" ""

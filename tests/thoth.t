@@ -8,7 +8,7 @@ export THOTH_NOW=   # real time: mtime ages relative to now
 
 # --- usage
 expect_err "no arguments: usage from the table" 1 "^usage: thoth SUBCOMMAND" -- thoth
-truth "usage lists every subcommand" bash -c 'thoth 2>&1 | grep -c "^       thoth " | grep -qx 14'
+truth "usage lists every subcommand" bash -c 'thoth 2>&1 | grep -c "^       thoth " | grep -qx 15'
 expect_err "unknown subcommand" 1 "^thoth: frobnicate: unknown subcommand" -- thoth frobnicate
 same "unknown names fall through to the tools" "$(thoth hash -i "$CORES/core.segv")" "$(thoth-hash -i "$CORES/core.segv")"
 
@@ -136,3 +136,11 @@ if make -s -C "$TOP" install PREFIX=/opt/thoth DESTDIR="$T/dest" >"$T/install.lo
 else
 	fail "make install" "$(cat "$T/install.log")"
 fi
+
+# --- details found in review
+expect_err "info FILE that is not a dump: exit 1" 1 "^thoth-hash: .*: not an ELF file" -- thoth info "$T/garbage"
+same "report FIELD alone counts every dump" "$(thoth report type | jq -c .)" '{"core":4}'
+echo false | thoth set "$segv" flag 2>/dev/null
+same "set JSON false from stdin stays a boolean" "$(thoth info "$segv" | jq -c .properties.flag)" false
+expect_err "set null is refused" 1 "null is not a value" -- bash -c "echo null | thoth set $segv flag"
+same "store ls PREFIX without a slash" "$(echo x | thoth-store put analyzers/a; thoth-store ls analyzers)" "analyzers/a"
