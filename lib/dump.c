@@ -22,7 +22,7 @@
 static int elfcore_check(struct dump *);
 
 static const struct dump_kind kinds[] = {
-	{ "core", ELFMAG, SELFMAG, elfcore_check, elfcore_hash, elfcore_meta },
+	{ DUMP_ELFCORE, "core", ELFMAG, SELFMAG, elfcore_check },
 };
 
 static int
@@ -84,15 +84,37 @@ elf_check_ehdr(struct dump *d)
 	return (0);
 }
 
+/*
+ * The number of program headers, from the header itself: libelf's
+ * elf_getphdrnum quietly counts only those that fit in the file,
+ * which would hide a truncated table.  PN_XNUM means "too many for
+ * e_phnum: see sh_info of section 0".
+ */
+static int
+elf_phnum(struct dump *d)
+{
+	Elf_Scn *scn;
+	GElf_Shdr sh;
+
+	d->phnum = d->ehdr.e_phnum;
+	if (d->ehdr.e_phnum != PN_XNUM)
+		return (0);
+	if ((scn = elf_getscn(d->elf, 0)) == NULL ||
+	    gelf_getshdr(scn, &sh) == NULL)
+		return (thoth_fail("bad extended program header count: %s",
+		    elf_errmsg(-1)));
+	d->phnum = sh.sh_info;
+	return (0);
+}
+
 /* The program header table: present and inside the file. */
 static int
 elf_check_phdrs(struct dump *d)
 {
 	uint64_t size, end;
 
-	if (elf_getphdrnum(d->elf, &d->phnum) != 0)
-		return (thoth_fail("bad program header count: %s",
-		    elf_errmsg(-1)));
+	if (elf_phnum(d) != 0)
+		return (-1);
 	if (d->phnum == 0)
 		return (thoth_fail("no program headers"));
 	if (d->ehdr.e_phentsize != gelf_fsize(d->elf, ELF_T_PHDR, 1, EV_CURRENT))

@@ -8,6 +8,7 @@
  * host, whatever its byte order.
  */
 #include <string.h>
+#include <openssl/evp.h>
 
 #include "dump_impl.h"
 
@@ -26,7 +27,7 @@ hash_bytes(struct dump *d, EVP_MD_CTX *ctx, uint64_t off, size_t len)
 }
 
 /* ELF header, program headers, then every PT_NOTE in file order. */
-int
+static int
 elfcore_hash(struct dump *d, EVP_MD_CTX *ctx)
 {
 	GElf_Phdr ph;
@@ -47,6 +48,10 @@ elfcore_hash(struct dump *d, EVP_MD_CTX *ctx)
 	return (0);
 }
 
+static int (*const hashers[DUMP_NKINDS])(struct dump *, EVP_MD_CTX *) = {
+	[DUMP_ELFCORE] = elfcore_hash,
+};
+
 static int
 dump_digest(struct dump *d, char id[THOTH_ID_LEN + 1])
 {
@@ -59,7 +64,7 @@ dump_digest(struct dump *d, char id[THOTH_ID_LEN + 1])
 		thoth_fail("SHA-256 unavailable");
 		goto out;
 	}
-	if (d->kind->hash(d, ctx) != 0)
+	if (hashers[d->kind->id](d, ctx) != 0)
 		goto out;
 	if (EVP_DigestFinal_ex(ctx, md, NULL) != 1) {
 		thoth_fail("SHA-256 failed");

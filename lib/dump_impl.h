@@ -4,13 +4,14 @@
  * dump.c opens a file, picks its kind by magic and checks its headers;
  * dump_hash.c and dump_meta.c then work on a dump that is known to be
  * whole.  A new kind of dump (kdump, illumos, compressed) is one more
- * entry in the kind table of dump.c with its own check/hash/meta.
+ * enum dump_kind_id, a row of kinds[] in dump.c (magic, check) and one
+ * entry each in the hashers[] of dump_hash.c and readers[] of
+ * dump_meta.c.
  */
 #ifndef DUMP_IMPL_H
 #define DUMP_IMPL_H
 
 #include <gelf.h>
-#include <openssl/evp.h>
 
 #include "thoth.h"
 
@@ -18,13 +19,17 @@
 
 struct dump;
 
+/* Kinds of dump.  Hashing and metadata keep their own tables indexed
+ * by kind, so that a tool links only the libraries it uses (thoth-meta
+ * no libcrypto, thoth-hash no libdw). */
+enum dump_kind_id { DUMP_ELFCORE, DUMP_NKINDS };
+
 struct dump_kind {
+	enum dump_kind_id id;
 	const char *type;		/* the record's "type" */
 	const char *magic;
 	size_t magic_len;
 	int (*check)(struct dump *);	/* headers whole and sane */
-	int (*hash)(struct dump *, EVP_MD_CTX *);	/* digest input */
-	int (*meta)(struct dump *, json_t *, const struct thoth_meta_opts *);
 };
 
 struct dump {
@@ -45,12 +50,5 @@ int dump_open(struct dump *d, const char *path);	/* 0 or -1 + errbuf */
 void dump_close(struct dump *d);
 /* Raw bytes [off, off + len) of an ELF dump, checked to lie in the file. */
 const unsigned char *dump_elf_bytes(struct dump *d, uint64_t off, size_t len);
-
-/* dump_hash.c */
-int elfcore_hash(struct dump *d, EVP_MD_CTX *ctx);
-
-/* dump_meta.c */
-int elfcore_meta(struct dump *d, json_t *rec,
-    const struct thoth_meta_opts *opts);
 
 #endif /* DUMP_IMPL_H */

@@ -77,7 +77,9 @@ struct thoth_meta_opts {
 /* {id, type, file, size, time}; NULL with thoth_errbuf set for a
  * file that is not a dump we can read. */
 json_t *thoth_dump_hash(const char *path);
-/* Adds what the dump says to rec (which must have "file"). 0 or -1. */
+/* Adds what the dump says to rec (which must have "file"). 0 or -1.
+ * A stack or build-ids it cannot get are left out with a warning on
+ * stderr, not a failure. */
 int thoth_dump_meta(json_t *rec, const struct thoth_meta_opts *opts);
 
 /* spec.c: dump specifications (see thoth-filter(1)). */
@@ -123,6 +125,15 @@ int thoth_store_delete(struct thoth_store *st, const char *key);
 typedef int (*thoth_list_fn)(const char *name, void *arg);
 int thoth_store_list(struct thoth_store *st, const char *prefix,
     thoth_list_fn fn, void *arg);
+/* Many small objects (info.json for a rebuild), several requests in
+ * flight where the backend can (S3).  fn is called once per key, in no
+ * particular order, with rv 0 and the object in buf/len (borrowed, valid
+ * during the call), 1 absent, or -1 (thoth_errbuf says why); it returns
+ * 0 to go on, -1 to stop.  Returns 0, or -1 if stopped or a key is bad. */
+typedef int (*thoth_get_fn)(const char *key, int rv, const char *buf,
+    size_t len, void *arg);
+int thoth_store_get_many(struct thoth_store *st, char *const *keys, size_t n,
+    thoth_get_fn fn, void *arg);
 /* info.json of one dump: 0, 1 absent, -1 error. */
 int thoth_store_get_info(struct thoth_store *st, const char *id, json_t **rec);
 int thoth_store_put_info(struct thoth_store *st, const json_t *rec);
@@ -145,6 +156,10 @@ int thoth_index_scan(struct thoth_index *ix, int64_t lo, int64_t hi,
 /* Replaces the index with every info.json in the store; edits appended
  * meanwhile survive.  Dump directories without info.json are skipped. */
 int thoth_index_rebuild(struct thoth_index *ix, struct thoth_store *st,
+    int verbose);
+/* Appends the records of dumps the index does not have yet (new
+ * uploads from other hosts); records already indexed are not fetched. */
+int thoth_index_update(struct thoth_index *ix, struct thoth_store *st,
     int verbose);
 /* Merges the journal into the base (takes the lock if not held). */
 int thoth_index_compact(struct thoth_index *ix);

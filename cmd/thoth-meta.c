@@ -1,0 +1,74 @@
+/*
+ * thoth-meta - add what a dump says about itself to its record.
+ *
+ *	thoth-meta [-S] [-p platform] [-n node] [file ...]
+ *
+ * Reads records (from the files, or stdin) and opens the dump named by
+ * each one's "file".  Writes the record with pid, cmd, psargs, uid,
+ * signal, exe, stack and build_ids from the dump (replacing those
+ * fields), and platform, node and version when the record has none.
+ * -S skips the stack (no unwinding: much faster).  A record without
+ * "file", or whose dump cannot be read, is reported and dropped; the
+ * exit status is then 1.  A stack that cannot be unwound is only a
+ * warning.
+ */
+#include <err.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "thoth.h"
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: thoth-meta [-S] [-p platform] [-n node] "
+	    "[file ...]\n");
+	exit(THOTH_EXIT_FAIL);
+}
+
+static int
+meta_one(json_t *rec, const struct thoth_where *where, void *arg)
+{
+	const char *file = json_string_value(json_object_get(rec, "file"));
+
+	if (file == NULL) {
+		warnx("%s:%zu: no file field", where->file, where->line);
+		return (-1);
+	}
+	if (thoth_dump_meta(rec, arg) != 0) {
+		warnx("%s: %s", file, thoth_errbuf);
+		return (-1);
+	}
+	if (thoth_json_print(stdout, rec) != 0)
+		err(THOTH_EXIT_FAIL, "stdout");
+	return (0);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct thoth_meta_opts opts = { NULL, NULL, 0 };
+	int c;
+
+	atexit(thoth_close_stdout);
+	while ((c = getopt(argc, argv, "Sn:p:")) != -1) {
+		switch (c) {
+		case 'S':
+			opts.no_stack = 1;
+			break;
+		case 'n':
+			opts.node = optarg;
+			break;
+		case 'p':
+			opts.platform = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (thoth_records(argc, argv, meta_one, &opts) != 0)
+		return (THOTH_EXIT_FAIL);
+	return (THOTH_EXIT_OK);
+}

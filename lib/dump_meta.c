@@ -1,0 +1,458 @@
+/*
+ * dump_meta.c - what an ELF core says about its process.
+ *
+ * Notes give pid, cmd, psargs, uid, signal and exe; libdwfl gives the
+ * build-ids of the mapped modules and the crashing thread's stack.
+ * The kernel writes notes in the dumped process's layout (32- or
+ * 64-bit, its byte order), so each field is read at its offset for
+ * the file's class, byte by byte: nothing assumes this host's structs.
+ *
+ * Stack frames are "module`function+0xoff" (module: basename of the
+ * file, offset from the symbol to the frame's pc), "module+0xoff"
+ * (no symbol: offset from the module's load address) or "0xpc" (no
+ * module).  Callers are looked up at pc - 1, as eu-stack does, so
+ * that a call at the end of a function names that function.
+ */
+#include <err.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <elfutils/libdwfl.h>
+
+#include "dump_impl.h"
+
+#define MAX_FRAMES 256		/* eu-stack's default too */
+
+struct core_facts {
+	int msb;			/* file is big-endian */
+	size_t word;			/* 4 or 8: the process's long */
+	int64_t tid;			/* first NT_PRSTATUS: crashing thread */
+	int cursig;			/* its pr_cursig, -1 if no PRSTATUS */
+	int signo;			/* NT_SIGINFO si_signo, -1 if none */
+	uint64_t at_phdr;		/* 0 if no auxv */
+	const unsigned char *files;	/* NT_FILE descriptor */
+	size_t files_len;
+};
+
+static uint64_t
+rd(const struct core_facts *f, const unsigned char *p, size_t n)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		v = f->msb ? v << 8 | p[i] : v | (uint64_t)p[i] << (8 * i);
+	return (v);
+}
+
+/* A fixed-size char array from the dump, NUL-terminated or not. */
+static json_t *
+dump_chars(const unsigned char *p, size_t max, int trim)
+{
+	size_t n = strnlen((const char *)p, max);
+
+	while (trim && n > 0 && p[n - 1] == ' ')
+		n--;
+	return (n > 0 ? thoth_json_string((const char *)p, n) : NULL);
+}
+
+static void
+set_new(json_t *rec, const char *key, json_t *v)
+{
+	if (v != NULL)
+		json_object_set_new(rec, key, v);
+}
+
+/*
+ * elf_prpsinfo: 4 chars, pr_flag (a long, aligned), uid, gid (2 or 4
+ * bytes: i386 has 16-bit ids), pid, ppid, pgrp, sid, fname[16],
+ * psargs[80].  The id size follows from the note's size.
+ */
+static void
+note_prpsinfo(const struct core_facts *f, json_t *rec,
+    const unsigned char *p, size_t n)
+{
+	size_t hdr = f->word == 8 ? 16 : 8, ids;
+	char pid[16];
+
+	if (n < hdr + 16 + 96 + 4)
+		return;
+	ids = (n - hdr - 16 - 96) / 2;
+	if ((ids != 2 && ids != 4) || hdr + 2 * ids + 16 + 96 != n)
+		return;
+	snprintf(pid, sizeof (pid), "%d", (int32_t)rd(f, p + hdr + 2 * ids, 4));
+	json_object_set_new(rec, "pid", json_string(pid));
+	set_new(rec, "cmd", dump_chars(p + n - 96, 16, 0));
+	set_new(rec, "psargs", dump_chars(p + n - 80, 80, 1));
+	json_object_set_new(rec, "uid", json_integer(rd(f, p + hdr, ids)));
+}
+
+/* elf_prstatus: siginfo (3 ints), short pr_cursig, 2 longs, pr_pid. */
+static void
+note_prstatus(struct core_facts *f, const unsigned char *p, size_t n)
+{
+	size_t pid_off = 16 + 2 * f->word;
+
+	if (f->cursig >= 0 || n < pid_off + 4)
+		return;
+	f->cursig = (int16_t)rd(f, p + 12, 2);
+	f->tid = (int32_t)rd(f, p + pid_off, 4);
+}
+
+static void
+note_auxv(struct core_facts *f, const unsigned char *p, size_t n)
+{
+	size_t w = f->word, i;
+
+	for (i = 0; i + 2 * w <= n; i += 2 * w) {
+		if (rd(f, p + i, w) == AT_PHDR)
+			f->at_phdr = rd(f, p + i + w, w);
+	}
+}
+
+static void
+core_note(struct core_facts *f, json_t *rec, const GElf_Nhdr *nh,
+    const unsigned char *desc)
+{
+	switch (nh->n_type) {
+	case NT_PRSTATUS:
+		note_prstatus(f, desc, nh->n_descsz);
+		break;
+	case NT_PRPSINFO:
+		note_prpsinfo(f, rec, desc, nh->n_descsz);
+		break;
+	case NT_SIGINFO:
+		if (f->signo < 0 && nh->n_descsz >= 4)
+			f->signo = (int32_t)rd(f, desc, 4);
+		break;
+	case NT_AUXV:
+		note_auxv(f, desc, nh->n_descsz);
+		break;
+	case NT_FILE:
+		f->files = desc;
+		f->files_len = nh->n_descsz;
+		break;
+	}
+}
+
+static int
+is_linux_owner(const char *name, size_t n)
+{
+	return ((n == 5 && memcmp(name, "CORE", 5) == 0) ||
+	    (n == 6 && memcmp(name, "LINUX", 6) == 0));
+}
+
+static int
+core_notes(struct dump *d, struct core_facts *f, json_t *rec)
+{
+	GElf_Phdr ph;
+	GElf_Nhdr nh;
+	Elf_Data *data;
+	size_t i, off, next, name, desc;
+
+	for (i = 0; i < d->phnum; i++) {
+		if (gelf_getphdr(d->elf, (int)i, &ph) == NULL)
+			return (thoth_fail("bad program header %zu: %s", i,
+			    elf_errmsg(-1)));
+		if (ph.p_type != PT_NOTE || ph.p_filesz == 0)
+			continue;
+		data = elf_getdata_rawchunk(d->elf, (int64_t)ph.p_offset,
+		    ph.p_filesz, ph.p_align == 8 ? ELF_T_NHDR8 : ELF_T_NHDR);
+		if (data == NULL)
+			return (thoth_fail("reading notes: %s", elf_errmsg(-1)));
+		for (off = 0; (next = gelf_getnote(data, off, &nh, &name,
+		    &desc)) > 0; off = next) {
+			if (is_linux_owner((char *)data->d_buf + name,
+			    nh.n_namesz))
+				core_note(f, rec, &nh,
+				    (unsigned char *)data->d_buf + desc);
+		}
+	}
+	return (0);
+}
+
+/*
+ * NT_FILE: count, page size, count x {start, end, file offset}, then
+ * count NUL-terminated paths.  Returns the path of the mapping that
+ * holds addr, or of the first mapping if none does and first is set.
+ */
+static json_t *
+nt_file_path(const struct core_facts *f, uint64_t addr, int first)
+{
+	const unsigned char *p = f->files, *s;
+	size_t w = f->word, n = f->files_len, i, left, len;
+	uint64_t count, pick;
+
+	if (p == NULL || n < 2 * w)
+		return (NULL);
+	count = rd(f, p, w);
+	if (count == 0 || count > (n - 2 * w) / (3 * w))
+		return (NULL);
+	for (pick = 0; pick < count; pick++) {
+		s = p + 2 * w + 3 * w * pick;
+		if (rd(f, s, w) <= addr && addr < rd(f, s + w, w))
+			break;
+	}
+	if (pick == count && !first)
+		return (NULL);
+	pick = pick == count ? 0 : pick;
+	s = p + 2 * w + 3 * w * count;
+	left = n - (size_t)(s - p);
+	for (i = 0; ; i++) {
+		if ((len = strnlen((const char *)s, left)) == left)
+			return (NULL);
+		if (i == pick)
+			return (len > 0 ? thoth_json_string((const char *)s,
+			    len) : NULL);
+		s += len + 1;
+		left -= len + 1;
+	}
+}
+
+/* A gcore of a live process has pr_cursig 0 (and gdb's own SIGSTOP in
+ * NT_SIGINFO): no signal.  Kernel cores agree on both. */
+static json_t *
+core_signal(const struct core_facts *f)
+{
+	int sig = f->cursig == 0 ? 0 : f->signo > 0 ? f->signo : f->cursig;
+	const char *abbrev;
+	char buf[32];
+
+	if (sig <= 0)
+		return (NULL);
+	if ((abbrev = sigabbrev_np(sig)) != NULL)
+		snprintf(buf, sizeof (buf), "SIG%s", abbrev);
+	else
+		snprintf(buf, sizeof (buf), "%d", sig);
+	return (json_string(buf));
+}
+
+static const char *
+module_base(Dwfl_Module *mod, Dwarf_Addr *start)
+{
+	const char *name = dwfl_module_info(mod, NULL, start, NULL, NULL,
+	    NULL, NULL, NULL), *slash;
+
+	if (name == NULL)
+		return ("?");
+	slash = strrchr(name, '/');
+	return (slash != NULL ? slash + 1 : name);
+}
+
+static json_t *
+frame_string(Dwfl *dwfl, Dwarf_Addr pc, bool activation)
+{
+	Dwarf_Addr adj = activation ? pc : pc - 1, start = 0;
+	Dwfl_Module *mod = dwfl_addrmodule(dwfl, adj);
+	const char *base, *sym;
+	GElf_Off off = 0;
+	GElf_Sym es;
+	char *s;
+	json_t *v;
+
+	if (mod == NULL) {
+		s = thoth_xasprintf("0x%jx", (uintmax_t)pc);
+	} else {
+		base = module_base(mod, &start);
+		sym = dwfl_module_addrinfo(mod, adj, &off, &es, NULL, NULL,
+		    NULL);
+		if (sym != NULL)
+			s = thoth_xasprintf("%s`%s+0x%jx", base, sym,
+			    (uintmax_t)(off + (pc - adj)));
+		else
+			s = thoth_xasprintf("%s+0x%jx", base,
+			    (uintmax_t)(pc - start));
+	}
+	v = thoth_json_string(s, strlen(s));
+	free(s);
+	return (v);
+}
+
+struct frames {
+	Dwfl *dwfl;
+	pid_t tid;		/* the thread wanted */
+	json_t *stack;
+	char why[128];		/* why it has no frame */
+};
+
+static int
+frame_cb(Dwfl_Frame *state, void *arg)
+{
+	struct frames *fr = arg;
+	Dwarf_Addr pc;
+	bool activation;
+
+	if (!dwfl_frame_pc(state, &pc, &activation))
+		return (DWARF_CB_ABORT);
+	json_array_append_new(fr->stack, frame_string(fr->dwfl, pc,
+	    activation));
+	return (json_array_size(fr->stack) < MAX_FRAMES ? DWARF_CB_OK :
+	    DWARF_CB_ABORT);
+}
+
+/*
+ * Walks every thread but unwinds only the one wanted: libdwfl frees
+ * its core thread iterator only at the end of the notes, so stopping
+ * early (or dwfl_getthread_frames) would leak it.  An unwinder stops
+ * with an error at the outermost frame more often than not; only a
+ * stack with no frame at all is a failure.
+ */
+static int
+thread_cb(Dwfl_Thread *thread, void *arg)
+{
+	struct frames *fr = arg;
+
+	if (dwfl_thread_tid(thread) != fr->tid ||
+	    json_array_size(fr->stack) > 0)
+		return (DWARF_CB_OK);
+	if (dwfl_thread_getframes(thread, frame_cb, fr) != 0 &&
+	    json_array_size(fr->stack) == 0)
+		snprintf(fr->why, sizeof (fr->why), "%s", dwfl_errmsg(-1));
+	return (DWARF_CB_OK);
+}
+
+static void
+core_stack(struct dump *d, Dwfl *dwfl, json_t *rec, int64_t tid)
+{
+	struct frames fr = { dwfl, (pid_t)tid, json_array(), "no such thread" };
+
+	if (tid < 0)
+		warnx("%s: cannot unwind: no NT_PRSTATUS", d->path);
+	else if (dwfl_core_file_attach(dwfl, d->elf) < 0)
+		warnx("%s: cannot unwind: %s", d->path, dwfl_errmsg(-1));
+	else if (dwfl_getthreads(dwfl, thread_cb, &fr) < 0 &&
+	    json_array_size(fr.stack) == 0)
+		warnx("%s: cannot unwind: %s", d->path, dwfl_errmsg(-1));
+	else if (json_array_size(fr.stack) == 0)
+		warnx("%s: cannot unwind thread %jd: %s", d->path,
+		    (intmax_t)tid, fr.why);
+	if (json_array_size(fr.stack) > 0)
+		json_object_set(rec, "stack", fr.stack);
+	json_decref(fr.stack);
+}
+
+struct build_ids {
+	const struct core_facts *f;
+	json_t *ids;
+};
+
+/* "file" is the path the core says the module was mapped from (the
+ * same whatever this host has installed), else the module's name
+ * ("linux-vdso.so.1"). */
+static int
+build_id_cb(Dwfl_Module *mod, void **user, const char *name,
+    Dwarf_Addr start, void *arg)
+{
+	struct build_ids *b = arg;
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *bits;
+	GElf_Addr vaddr;
+	json_t *file;
+	char *id;
+	int len, i;
+
+	(void)user;
+	if ((len = dwfl_module_build_id(mod, &bits, &vaddr)) <= 0)
+		return (DWARF_CB_OK);
+	id = thoth_xmalloc(2 * (size_t)len + 1);
+	for (i = 0; i < len; i++) {
+		id[2 * i] = hex[bits[i] >> 4];
+		id[2 * i + 1] = hex[bits[i] & 0xf];
+	}
+	id[2 * len] = '\0';
+	if ((file = nt_file_path(b->f, start, 0)) == NULL)
+		file = thoth_json_string(name, strlen(name));
+	json_array_append_new(b->ids, json_pack("{s:o, s:s}", "file", file,
+	    "id", id));
+	free(id);
+	return (DWARF_CB_OK);
+}
+
+static const Dwfl_Callbacks core_callbacks = {
+	.find_elf = dwfl_build_id_find_elf,
+	.find_debuginfo = dwfl_standard_find_debuginfo,
+};
+
+/* Modules, build-ids and stack; failures here only cost those fields. */
+static void
+core_modules(struct dump *d, json_t *rec, const struct core_facts *f,
+    int no_stack)
+{
+	Dwfl *dwfl = dwfl_begin(&core_callbacks);
+	struct build_ids b = { f, json_array() };
+
+	if (dwfl == NULL || dwfl_core_file_report(dwfl, d->elf, NULL) < 0 ||
+	    dwfl_report_end(dwfl, NULL, NULL) != 0) {
+		warnx("%s: cannot read modules: %s", d->path, dwfl_errmsg(-1));
+		goto out;
+	}
+	if (!no_stack)
+		core_stack(d, dwfl, rec, f->tid);
+	(void) dwfl_getmodules(dwfl, build_id_cb, &b, 0);
+	if (json_array_size(b.ids) > 0)
+		json_object_set(rec, "build_ids", b.ids);
+out:
+	json_decref(b.ids);
+	dwfl_end(dwfl);
+}
+
+static int
+elfcore_meta(struct dump *d, json_t *rec, const struct thoth_meta_opts *opts)
+{
+	struct core_facts f = { .tid = -1, .cursig = -1, .signo = -1 };
+
+	f.msb = d->head[EI_DATA] == ELFDATA2MSB;
+	f.word = d->head[EI_CLASS] == ELFCLASS64 ? 8 : 4;
+	if (core_notes(d, &f, rec) != 0)
+		return (-1);
+	set_new(rec, "signal", core_signal(&f));
+	set_new(rec, "exe", nt_file_path(&f, f.at_phdr, 1));
+	core_modules(d, rec, &f, opts != NULL && opts->no_stack);
+	return (0);
+}
+
+static int (*const readers[DUMP_NKINDS])(struct dump *, json_t *,
+    const struct thoth_meta_opts *) = {
+	[DUMP_ELFCORE] = elfcore_meta,
+};
+
+static void
+set_default(json_t *rec, const char *key, const char *opt, const char *a,
+    const char *b)
+{
+	char *s;
+
+	if (json_object_get(rec, key) != NULL || (opt == NULL && *a == '\0'))
+		return;
+	s = opt != NULL ? thoth_xstrdup(opt) : b != NULL ?
+	    thoth_xasprintf("%s %s", a, b) : thoth_xstrdup(a);
+	json_object_set_new(rec, key, thoth_json_string(s, strlen(s)));
+	free(s);
+}
+
+int
+thoth_dump_meta(json_t *rec, const struct thoth_meta_opts *opts)
+{
+	const char *path = json_string_value(json_object_get(rec, "file"));
+	struct utsname u;
+	struct dump d;
+	int rv;
+
+	if (path == NULL)
+		return (thoth_fail("no file field"));
+	if (dump_open(&d, path) != 0)
+		return (-1);
+	rv = readers[d.kind->id](&d, rec, opts);
+	dump_close(&d);
+	if (rv != 0)
+		return (-1);
+	if (uname(&u) != 0)
+		memset(&u, 0, sizeof (u));
+	set_default(rec, "platform", opts ? opts->platform : NULL, u.sysname,
+	    u.release);
+	set_default(rec, "node", opts ? opts->node : NULL, u.nodename, NULL);
+	if (json_object_get(rec, "version") == NULL)
+		json_object_set_new(rec, "version",
+		    json_string(THOTH_RECORD_VERSION));
+	return (0);
+}
