@@ -1,12 +1,14 @@
 /*
  * thoth-index - rebuild or compact the index of the store
  *
- * thoth-index [-cv]
+ * thoth-index [-c | -i] [-v]
  *
  * Without options, rebuilds the index from every <id>/info.json in
  * $THOTH_STORE (directories without info.json are unfinished uploads
  * and are skipped).  -c merges the journal into the sorted base
- * instead.  Reads and writes no records on stdin/stdout.
+ * instead; -i only adds the dumps the index does not have yet (cheap
+ * on a remote store: one listing, one GET per new dump).  Reads and
+ * writes no records on stdin/stdout.
  */
 #include <err.h>
 #include <stdlib.h>
@@ -17,7 +19,7 @@
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: thoth-index [-cv]\n");
+	fprintf(stderr, "usage: thoth-index [-c | -i] [-v]\n");
 	exit(THOTH_EXIT_FAIL);
 }
 
@@ -26,12 +28,15 @@ main(int argc, char **argv)
 {
 	struct thoth_store *st;
 	struct thoth_index *ix;
-	int c, compact = 0, verbose = 0, rv;
+	int c, compact = 0, update = 0, verbose = 0, rv;
 
-	while ((c = getopt(argc, argv, "cv")) != -1) {
+	while ((c = getopt(argc, argv, "civ")) != -1) {
 		switch (c) {
 		case 'c':
 			compact = 1;
+			break;
+		case 'i':
+			update = 1;
 			break;
 		case 'v':
 			verbose = 1;
@@ -40,18 +45,19 @@ main(int argc, char **argv)
 			usage();
 		}
 	}
-	if (optind != argc)
+	if (optind != argc || (compact && update))
 		usage();
 	if ((st = thoth_store_open(NULL)) == NULL ||
 	    (ix = thoth_index_open(st, NULL)) == NULL)
 		errx(THOTH_EXIT_FAIL, "%s", thoth_errbuf);
-	rv = compact ? thoth_index_compact(ix) :
+	rv = compact ? thoth_index_compact(ix) : update ?
+	    thoth_index_update(ix, st, verbose) :
 	    thoth_index_rebuild(ix, st, verbose);
 	if (rv != 0)
 		warnx("%s: %s", thoth_index_dir(ix), thoth_errbuf);
 	else if (verbose)
 		warnx("%s: %s", thoth_index_dir(ix), compact ? "compacted" :
-		    "rebuilt");
+		    update ? "updated" : "rebuilt");
 	thoth_index_close(ix);
 	thoth_store_close(st);
 	return (rv ? THOTH_EXIT_FAIL : THOTH_EXIT_OK);

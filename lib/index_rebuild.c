@@ -4,6 +4,9 @@
  * Writers keep working during a rebuild: the journal's length is noted
  * before the store is listed, and whatever was appended after that is
  * carried over into the new journal, so no edit made meanwhile is lost.
+ * The info.json objects are fetched with thoth_store_get_many (many
+ * requests in flight on S3).  An update (-i) fetches only the dumps the
+ * index does not know yet and appends them to the journal.
  */
 #include <err.h>
 #include <errno.h>
@@ -27,37 +30,56 @@ struct rebuild {
 	struct slot *slots;
 	size_t n, cap;
 	int verbose, failed;
+	char **keys;		/* "<id>/info.json" to fetch */
+	size_t nkeys, kcap;
+	char (*known)[THOTH_ID_LEN];	/* update: ids in the index, sorted */
+	size_t nknown, knowncap;
+	json_t *fresh;		/* update: the records fetched */
 };
+
+static void *
+grow(void *p, size_t *cap, size_t n, size_t size)
+{
+	if (n < *cap)
+		return (p);
+	*cap = *cap ? *cap * 2 : 1024;
+	if ((p = realloc(p, *cap * size)) == NULL)
+		err(THOTH_EXIT_FAIL, "out of memory");
+	return (p);
+}
+
+static int
+by_id(const void *a, const void *b)
+{
+	return (memcmp(a, b, THOTH_ID_LEN));
+}
 
 static int
 add_dump(const char *name, void *arg)
 {
 	struct rebuild *rb = arg;
 	char id[THOTH_ID_LEN + 1];
-	json_t *rec;
-	int rv;
 
 	if (strlen(name) != THOTH_ID_LEN + 1 || name[THOTH_ID_LEN] != '/')
 		return (0);	/* analyzers/, index/, ... */
 	memcpy(id, name, THOTH_ID_LEN);
 	id[THOTH_ID_LEN] = '\0';
-	if (!thoth_is_id(id))
+	if (!thoth_is_id(id) || (rb->known != NULL && bsearch(id, rb->known,
+	    rb->nknown, THOTH_ID_LEN, by_id) != NULL))
 		return (0);
-	if ((rv = thoth_store_get_info(rb->st, id, &rec)) != 0) {
-		if (rv > 0 && rb->verbose)
-			warnx("%s: no info.json (unfinished upload), skipped", id);
-		if (rv < 0) {
-			warnx("%s", thoth_errbuf);
-			rb->failed = 1;
-		}
-		return (0);
+	rb->keys = grow(rb->keys, &rb->kcap, rb->nkeys, sizeof (char *));
+	rb->keys[rb->nkeys++] = thoth_xasprintf("%s/info.json", id);
+	return (0);
+}
+
+static void
+add_record(struct rebuild *rb, json_t *rec)
+{
+	if (rb->fresh != NULL) {
+		json_array_append(rb->fresh, rec);
+		return;
 	}
-	if (rb->n == rb->cap) {
-		rb->cap = rb->cap ? rb->cap * 2 : 1024;
-		rb->slots = realloc(rb->slots, rb->cap * sizeof (struct slot));
-		if (rb->slots == NULL)
-			err(THOTH_EXIT_FAIL, "out of memory");
-	}
+	rb->slots = grow(rb->slots, &rb->cap, rb->n, sizeof (struct slot));
 	char *line = thoth_json_line(rec);
 	struct slot *s = &rb->slots[rb->n++];
 	s->time = json_integer_value(json_object_get(rec, "time"));
@@ -65,8 +87,60 @@ add_dump(const char *name, void *arg)
 	s->len = strlen(line) + 1;
 	fprintf(rb->unsorted, "%s\n", line);
 	free(line);
+}
+
+static int
+got_info(const char *key, int rv, const char *buf, size_t len, void *arg)
+{
+	struct rebuild *rb = arg;
+	json_error_t jerr;
+	json_t *rec;
+
+	if (rv > 0 && rb->verbose)
+		warnx("%.*s: no info.json (unfinished upload), skipped",
+		    THOTH_ID_LEN, key);
+	if (rv < 0) {
+		warnx("%s", thoth_errbuf);
+		rb->failed = 1;
+	}
+	if (rv != 0)
+		return (0);
+	rec = json_loadb(buf, len, 0, &jerr);
+	if (!json_is_object(rec)) {
+		warnx("%s/%s: bad JSON: %s", rb->st->root, key, jerr.text);
+		rb->failed = 1;
+	} else {
+		add_record(rb, rec);
+	}
 	json_decref(rec);
 	return (0);
+}
+
+/* Lists the store, then fetches the info.json of every dump listed. */
+static int
+fetch_all(struct rebuild *rb)
+{
+	int rv = thoth_store_list(rb->st, "", add_dump, rb);
+
+	if (rv == 0)
+		rv = thoth_store_get_many(rb->st, rb->keys, rb->nkeys, got_info,
+		    rb);
+	return (rv);
+}
+
+static void
+rebuild_free(struct rebuild *rb)
+{
+	size_t i;
+
+	for (i = 0; i < rb->nkeys; i++)
+		free(rb->keys[i]);
+	free(rb->keys);
+	free(rb->slots);
+	free(rb->known);
+	json_decref(rb->fresh);
+	if (rb->unsorted != NULL)
+		fclose(rb->unsorted);
 }
 
 static int
@@ -120,7 +194,8 @@ int
 thoth_index_rebuild(struct thoth_index *ix, struct thoth_store *st,
     int verbose)
 {
-	struct rebuild rb = { st, tmpfile(), NULL, 0, 0, verbose, 0 };
+	struct rebuild rb = { st, tmpfile(), NULL, 0, 0, verbose, 0, NULL, 0, 0,
+	    NULL, 0, 0, NULL };
 	char *path = thoth_xasprintf("%s/base.ndjson", ix->dir);
 	char *tmp = thoth_xasprintf("%s.tmp.%ld", path, (long)getpid());
 	FILE *out = NULL;
@@ -134,7 +209,7 @@ thoth_index_rebuild(struct thoth_index *ix, struct thoth_store *st,
 	}
 	mark = journal_size(ix);
 	thoth_index_unlock(ix);
-	if (thoth_store_list(st, "", add_dump, &rb) != 0)
+	if (fetch_all(&rb) != 0)
 		goto out;
 	if ((out = fopen(tmp, "we")) == NULL) {
 		thoth_fail("%s: %s", tmp, strerror(errno));
@@ -153,10 +228,79 @@ thoth_index_rebuild(struct thoth_index *ix, struct thoth_store *st,
 	if (rv == 0 && rb.failed)
 		rv = thoth_fail("some info.json could not be read");
 out:
-	if (rb.unsorted != NULL)
-		fclose(rb.unsorted);
-	free(rb.slots);
+	rebuild_free(&rb);
 	free(tmp);
 	free(path);
+	return (rv);
+}
+
+/* ---- update: only the dumps the index does not have yet */
+
+static int
+note_id(json_t *rec, const struct thoth_where *w, void *arg)
+{
+	struct rebuild *rb = arg;
+	const char *id = thoth_record_id(rec);
+
+	(void)w;
+	if (id != NULL) {
+		rb->known = grow(rb->known, &rb->knowncap, rb->nknown,
+		    THOTH_ID_LEN);
+		memcpy(rb->known[rb->nknown++], id, THOTH_ID_LEN);
+	}
+	return (0);
+}
+
+static int
+know_index(struct thoth_index *ix, struct rebuild *rb)
+{
+	int rv = thoth_index_scan(ix, INT64_MIN, INT64_MAX, note_id, rb);
+
+	qsort(rb->known, rb->nknown, THOTH_ID_LEN, by_id);
+	return (rv);
+}
+
+/* Under the lock: a record some writer appended meanwhile is newer
+ * than what we fetched, so ours is dropped. */
+static int
+append_fresh(struct thoth_index *ix, struct rebuild *rb)
+{
+	json_t *rec;
+	size_t i;
+	int rv = 0;
+
+	if (json_array_size(rb->fresh) == 0)
+		return (0);
+	rb->nknown = 0;
+	if (know_index(ix, rb) != 0)
+		return (-1);
+	json_array_foreach(rb->fresh, i, rec) {
+		if (rv == 0 && bsearch(thoth_record_id(rec), rb->known,
+		    rb->nknown, THOTH_ID_LEN, by_id) == NULL)
+			rv = thoth_index_append(ix, rec);
+	}
+	return (rv);
+}
+
+int
+thoth_index_update(struct thoth_index *ix, struct thoth_store *st,
+    int verbose)
+{
+	struct rebuild rb = { st, NULL, NULL, 0, 0, verbose, 0, NULL, 0, 0,
+	    NULL, 0, 0, json_array() };
+	int rv = -1;
+
+	if (know_index(ix, &rb) != 0 || fetch_all(&rb) != 0)
+		goto out;
+	if (thoth_index_lock(ix) != 0)
+		goto out;
+	rv = append_fresh(ix, &rb);
+	thoth_index_unlock(ix);
+	if (rv == 0 && verbose)
+		warnx("%zu new records", json_array_size(rb.fresh));
+	if (rv == 0 && rb.failed)
+		rv = thoth_fail("some info.json could not be read");
+out:
+	rebuild_free(&rb);
 	return (rv);
 }

@@ -158,6 +158,32 @@ thoth_store_list(struct thoth_store *st, const char *prefix,
 }
 
 int
+thoth_store_get_many(struct thoth_store *st, char *const *keys, size_t n,
+    thoth_get_fn fn, void *arg)
+{
+	char *buf;
+	size_t i, len;
+	int rv;
+
+	for (i = 0; i < n; i++) {
+		if (check_key(keys[i]) != 0)
+			return (-1);
+	}
+	if (st->ops->get_many != NULL)
+		return (st->ops->get_many(st, keys, n, fn, arg));
+	for (i = 0; i < n; i++) {
+		buf = NULL;
+		len = 0;
+		rv = st->ops->get(st, keys[i], &buf, &len);
+		rv = fn(keys[i], rv, rv == 0 ? buf : NULL, rv == 0 ? len : 0, arg);
+		free(buf);
+		if (rv < 0)
+			return (-1);
+	}
+	return (0);
+}
+
+int
 thoth_store_get_info(struct thoth_store *st, const char *id, json_t **rec)
 {
 	char key[THOTH_ID_LEN + 16], *buf;

@@ -19,13 +19,16 @@ struct thoth_store_ops {
 	int (*list)(struct thoth_store *, const char *prefix, thoth_list_fn fn,
 	    void *arg);
 	char *(*local)(const struct thoth_store *, const char *key);
+	/* optional: NULL means one get at a time */
+	int (*get_many)(struct thoth_store *, char *const *keys, size_t n,
+	    thoth_get_fn fn, void *arg);
 	void (*close)(struct thoth_store *);
 };
 
 struct thoth_store {
 	const struct thoth_store_ops *ops;
 	char *url;		/* as given, for messages */
-	char *root;		/* directory, or "bucket/prefix" */
+	char *root;		/* directory, or "s3://bucket/prefix" */
 	char *index_dir;	/* default index directory */
 	void *priv;		/* backend state */
 };
