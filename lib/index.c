@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -159,12 +160,46 @@ thoth_index_append(struct thoth_index *ix, const json_t *rec)
 		goto out;
 	}
 	rv = 0;
-	if (fstat(fd, &sb) == 0 && sb.st_size > journal_max())
+	if (fstat(fd, &sb) == 0 && sb.st_size > journal_max() &&
+	    !index_rebuild_running(ix))
 		rv = thoth_index_compact(ix);
 out:
 	if (fd >= 0)
 		close(fd);
 	free(line);
+	free(path);
+	return (rv);
+}
+
+int
+index_rebuild_running(struct thoth_index *ix)
+{
+	char *path = thoth_xasprintf("%s/rebuilding", ix->dir), *text;
+	int running = 0;
+
+	if (thoth_read_file(path, &text, NULL) == 0) {
+		pid_t pid = (pid_t)strtol(text, NULL, 10);
+		running = pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
+		free(text);
+	}
+	free(path);
+	return (running);
+}
+
+/* Sets (on) or clears the rebuild marker; the caller holds the lock. */
+int
+index_rebuild_mark(struct thoth_index *ix, int on)
+{
+	char *path = thoth_xasprintf("%s/rebuilding", ix->dir);
+	char pid[32];
+	int rv = 0;
+
+	if (on) {
+		snprintf(pid, sizeof (pid), "%ld\n", (long)getpid());
+		rv = thoth_write_file_atomic(path, pid, strlen(pid));
+	} else {
+		(void) unlink(path);
+	}
 	free(path);
 	return (rv);
 }
