@@ -11,7 +11,7 @@ MANDIR = $(PREFIX)/share/man
 SHAREDIR = $(PREFIX)/share/thoth
 
 CC ?= cc
-PKGS = jansson libelf libdw libcurl libcrypto zlib libzstd
+PKGS = jansson libelf libdw libcurl libcrypto zlib libzstd liblzma liblz4
 CFLAGS ?= -O2 -g
 SAN =
 XCFLAGS = $(CFLAGS) $(SAN) -std=gnu11 -Wall -Wextra -Wno-sign-compare \
@@ -70,6 +70,7 @@ install: all
 	install -m 755 $(addprefix $(BIN)/,$(TOOLS)) $(filter-out %.sh,$(wildcard pipelines/thoth*)) $(DESTDIR)$(BINDIR)
 	install -m 644 $(wildcard pipelines/*.sh) $(DESTDIR)$(LIBEXECDIR)
 	install -m 755 $(wildcard analyzers/*) $(DESTDIR)$(SHAREDIR)/analyzers
+	install -m 644 share/signature.rules $(DESTDIR)$(SHAREDIR)
 	install -m 644 $(wildcard man/*.1) $(DESTDIR)$(MANDIR)/man1
 	install -m 644 $(wildcard man/*.5) $(DESTDIR)$(MANDIR)/man5
 	install -m 644 $(wildcard man/*.7) $(DESTDIR)$(MANDIR)/man7

@@ -1,23 +1,27 @@
 /*
  * thoth-put - store dumps and their records in the object store
  *
- * thoth-put [-q] [FILE...]
+ * thoth-put [-q] [-z | -Z] [FILE...]
  *
  * Reads records with "id" and "file" (from thoth-hash | thoth-meta),
  * copies each dump to <store>/<id>/<name>, then writes <id>/info.json
  * and appends the record to the index.  Adds "name", "dump",
  * "uploaded" and "version"; drops "file" (a path on this host only).
+ * -z (gzip) and -Z (zstd) store a dump that is not compressed yet as
+ * <name>.gz or <name>.zst and set "compression" and "stored_size".
  * A dump whose info.json is already stored is not copied again: its
  * stored record is printed instead.  Prints each stored record.
  */
 #include <err.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "thoth.h"
 
 static int quiet;
+static const char *squeeze;	/* -z/-Z: "gzip" or "zstd" */
 
 struct put {
 	struct thoth_store *st;
@@ -138,7 +142,19 @@ put_one(json_t *in, const struct thoth_where *w, void *arg)
 		return (rv < 0 ? (warnx("%s: %s", file, thoth_errbuf), -1) : 0);
 
 	json_t *rec = json_deep_copy(in);
-	char *name = object_name(file);
+	char *name = object_name(file), *tmp = NULL;
+	if (squeeze != NULL && json_object_get(in, "compression") == NULL) {
+		if (thoth_compress_file(file, squeeze, &tmp) != 0) {
+			warnx("%s: %s", file, thoth_errbuf);
+			json_decref(rec);
+			free(name);
+			return (-1);
+		}
+		char *z = thoth_xasprintf("%s.%s", name, *squeeze == 'g' ? "gz" : "zst");
+		free(name);
+		name = z;
+		json_object_set_new(rec, "compression", json_string(squeeze));
+	}
 	char *key = thoth_xasprintf("%s/%s", id, name);
 	json_object_del(rec, "file");
 	set_string(rec, "name", thoth_store_path(p->st, id));
@@ -147,8 +163,15 @@ put_one(json_t *in, const struct thoth_where *w, void *arg)
 		json_object_set_new(rec, "version", json_string(THOTH_RECORD_VERSION));
 	if (!quiet)
 		warnx("uploading %s to %s", file, id);
-	rv = thoth_store_put_file(p->st, key, file,
+	rv = thoth_store_put_file(p->st, key, tmp != NULL ? tmp : file,
 	    !quiet && isatty(STDERR_FILENO) ? progress : NULL, name);
+	if (tmp != NULL) {
+		struct stat st;
+		if (stat(tmp, &st) == 0)
+			json_object_set_new(rec, "stored_size", json_integer(st.st_size));
+		(void) unlink(tmp);
+		free(tmp);
+	}
 	json_object_set_new(rec, "uploaded", json_integer(thoth_now()));
 	if (rv == 0 && (rv = publish(p, rec, file)) > 0)
 		drop_duplicate(p, id, key);
@@ -165,7 +188,7 @@ put_one(json_t *in, const struct thoth_where *w, void *arg)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: thoth-put [-q] [FILE...]\n");
+	fprintf(stderr, "usage: thoth-put [-q] [-z | -Z] [FILE...]\n");
 	exit(THOTH_EXIT_FAIL);
 }
 
@@ -175,10 +198,16 @@ main(int argc, char **argv)
 	struct put p;
 	int c, rv;
 
-	while ((c = getopt(argc, argv, "q")) != -1) {
+	while ((c = getopt(argc, argv, "qzZ")) != -1) {
 		switch (c) {
 		case 'q':
 			quiet = 1;
+			break;
+		case 'z':
+			squeeze = "gzip";
+			break;
+		case 'Z':
+			squeeze = "zstd";
 			break;
 		default:
 			usage();

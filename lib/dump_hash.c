@@ -1,11 +1,12 @@
 /*
  * dump_hash.c - a dump's id: SHA-256 of the bytes that make it unique.
  *
- * An ELF core is identified by its ELF header, its program header
- * table and its notes (pids, registers, times, mappings): a few KB
- * read through libelf, however large the core (DESIGN §3).  The bytes
- * are hashed as they are in the file, so the id is the same on every
- * host, whatever its byte order.
+ * An ELF core (or vmcore) is identified by its ELF header, its program
+ * header table and its notes (pids, registers, times, mappings): a few
+ * KB, however large the core (DESIGN §3).  A kdump or illumos crash
+ * dump by its header (dump_kdump.c, dump_illumos.c).  The bytes are
+ * hashed as they are in the dump, so the id is the same on every host,
+ * whatever its byte order, and the same for the dump compressed.
  */
 #include <string.h>
 #include <openssl/evp.h>
@@ -19,7 +20,7 @@ hash_bytes(struct dump *d, EVP_MD_CTX *ctx, uint64_t off, size_t len)
 
 	if (len == 0)
 		return (0);
-	if ((p = dump_elf_bytes(d, off, len)) == NULL)
+	if ((p = dump_bytes(d, off, len)) == NULL)
 		return (-1);
 	if (EVP_DigestUpdate(ctx, p, len) != 1)
 		return (thoth_fail("SHA-256 failed"));
@@ -30,7 +31,6 @@ hash_bytes(struct dump *d, EVP_MD_CTX *ctx, uint64_t off, size_t len)
 static int
 elfcore_hash(struct dump *d, EVP_MD_CTX *ctx)
 {
-	GElf_Phdr ph;
 	size_t i;
 
 	if (hash_bytes(d, ctx, 0, d->ehdr.e_ehsize) != 0 ||
@@ -38,18 +38,27 @@ elfcore_hash(struct dump *d, EVP_MD_CTX *ctx)
 	    d->phnum * d->ehdr.e_phentsize) != 0)
 		return (-1);
 	for (i = 0; i < d->phnum; i++) {
-		if (gelf_getphdr(d->elf, (int)i, &ph) == NULL)
-			return (thoth_fail("bad program header %zu: %s", i,
-			    elf_errmsg(-1)));
-		if (ph.p_type == PT_NOTE &&
-		    hash_bytes(d, ctx, ph.p_offset, ph.p_filesz) != 0)
+		if (d->ph[i].type == PT_NOTE &&
+		    hash_bytes(d, ctx, d->ph[i].offset, d->ph[i].filesz) != 0)
 			return (-1);
 	}
 	return (0);
 }
 
+/* The header the kind's check read (and checked). */
+static int
+header_hash(struct dump *d, EVP_MD_CTX *ctx)
+{
+	if (EVP_DigestUpdate(ctx, d->hdr, d->hdr_len) != 1)
+		return (thoth_fail("SHA-256 failed"));
+	return (0);
+}
+
 static int (*const hashers[DUMP_NKINDS])(struct dump *, EVP_MD_CTX *) = {
 	[DUMP_ELFCORE] = elfcore_hash,
+	[DUMP_KDUMP] = header_hash,
+	[DUMP_FLATKDUMP] = header_hash,
+	[DUMP_ILLUMOS] = header_hash,
 };
 
 static int
@@ -96,10 +105,19 @@ thoth_dump_hash(const char *path)
 	}
 	rec = json_object();
 	json_object_set_new(rec, "id", json_string(id));
-	json_object_set_new(rec, "type", json_string(d.kind->type));
+	json_object_set_new(rec, "type", json_string(d.type));
 	json_object_set_new(rec, "file", thoth_json_string(path, strlen(path)));
-	json_object_set_new(rec, "size", json_integer(d.size));
-	json_object_set_new(rec, "time", json_integer(d.mtime));
+	if (d.z == NULL)
+		json_object_set_new(rec, "size", json_integer(d.size));
+	else if (d.content_size >= 0)
+		json_object_set_new(rec, "size", json_integer(d.content_size));
+	json_object_set_new(rec, "time", json_integer(d.time));
+	if (d.z != NULL) {
+		json_object_set_new(rec, "compression",
+		    json_string(dz_name(d.comp)));
+		json_object_set_new(rec, "stored_size",
+		    json_integer(d.file_size));
+	}
 	dump_close(&d);
 	return (rec);
 }

@@ -1,12 +1,13 @@
 /*
  * dump_impl.h - private to lib/dump*.c: an open dump and its kind.
  *
- * dump.c opens a file, picks its kind by magic and checks its headers;
+ * dump.c opens a file, sees through its compression (decompress.c),
+ * picks its kind by magic and has the kind check its headers;
  * dump_hash.c and dump_meta.c then work on a dump that is known to be
- * whole.  A new kind of dump (kdump, illumos, compressed) is one more
- * enum dump_kind_id, a row of kinds[] in dump.c (magic, check) and one
- * entry each in the hashers[] of dump_hash.c and readers[] of
- * dump_meta.c.
+ * whole.  A new kind of dump is one more enum dump_kind_id, a row of
+ * kinds[] in dump.c (magic, check) and one entry each in the hashers[]
+ * of dump_hash.c and readers[] of dump_meta.c.  Every kind reads the
+ * dump through dump_read()/dump_bytes(), which hide the compression.
  */
 #ifndef DUMP_IMPL_H
 #define DUMP_IMPL_H
@@ -22,7 +23,13 @@ struct dump;
 /* Kinds of dump.  Hashing and metadata keep their own tables indexed
  * by kind, so that a tool links only the libraries it uses (thoth-meta
  * no libcrypto, thoth-hash no libdw). */
-enum dump_kind_id { DUMP_ELFCORE, DUMP_NKINDS };
+enum dump_kind_id {
+	DUMP_ELFCORE,		/* process cores and ELF vmcores */
+	DUMP_KDUMP,		/* makedumpfile's compressed kdump */
+	DUMP_FLATKDUMP,		/* the same, flattened (makedumpfile -F) */
+	DUMP_ILLUMOS,		/* illumos dumphdr_t crash dumps */
+	DUMP_NKINDS
+};
 
 struct dump_kind {
 	enum dump_kind_id id;
@@ -32,23 +39,94 @@ struct dump_kind {
 	int (*check)(struct dump *);	/* headers whole and sane */
 };
 
+/* Whose notes an ELF core has. */
+enum dump_os { DUMP_OS_LINUX, DUMP_OS_ILLUMOS };
+
+enum dz_format { DZ_NONE, DZ_GZIP, DZ_ZSTD, DZ_XZ, DZ_LZ4 };
+
+struct dump_chunk;
+
+/* A program header, in this host's terms. */
+struct dump_phdr {
+	uint32_t type;
+	uint64_t offset, vaddr, filesz, memsz, align;
+};
+
 struct dump {
 	const char *path;
 	int fd;
-	int64_t size;			/* st_size */
+	int64_t size;			/* bytes of the dump, -1 unknown */
+	int64_t file_size;		/* st_size of the file */
+	int64_t content_size;		/* compressed: the frame header's
+					 * uncompressed size, -1 if none */
 	int64_t mtime;			/* st_mtime */
-	unsigned char head[DUMP_HEAD];	/* first bytes of the file */
+	int64_t time;			/* when made, if the dump says; else 0 */
+	unsigned char head[DUMP_HEAD];	/* first bytes of the dump */
 	size_t head_len;
 	const struct dump_kind *kind;
-	Elf *elf;			/* ELF kinds */
+	const char *type;		/* "core" or "crash" */
+	enum dz_format comp;		/* how the file is compressed */
+	struct dz *z;			/* its decoder, NULL if plain */
+	struct dump_chunk *chunks;	/* bytes read so far (dump_bytes) */
+	int msb;			/* big-endian dump */
+	size_t word;			/* 4 or 8: the dumped system's long */
+	/* ELF kinds */
 	GElf_Ehdr ehdr;
 	size_t phnum;
+	struct dump_phdr *ph;		/* phnum program headers */
+	enum dump_os os;
+	int vmcore;			/* has a VMCOREINFO note */
+	/* kinds with a header: its bytes, hashed whole */
+	const unsigned char *hdr;
+	size_t hdr_len;
+	unsigned char *hdr_buf;		/* hdr, when put together */
 };
 
 /* dump.c */
 int dump_open(struct dump *d, const char *path);	/* 0 or -1 + errbuf */
+int dump_open_fd(struct dump *d, int fd, const char *path);
 void dump_close(struct dump *d);
-/* Raw bytes [off, off + len) of an ELF dump, checked to lie in the file. */
-const unsigned char *dump_elf_bytes(struct dump *d, uint64_t off, size_t len);
+/* Bytes [off, off + len) of the (uncompressed) dump into buf: 0, or -1
+ * with "truncated" when the dump ends first. */
+int dump_read(struct dump *d, uint64_t off, void *buf, size_t len);
+/* The same bytes, kept until dump_close. */
+const unsigned char *dump_bytes(struct dump *d, uint64_t off, size_t len);
+int dump_truncated(int64_t have, uint64_t need);
+uint64_t dump_rd(const struct dump *d, const unsigned char *p, size_t n);
+json_t *dump_chars(const unsigned char *p, size_t max, int trim);
+void dump_set(json_t *rec, const char *key, json_t *v);	/* steals v */
+
+/* dump_elf.c: ELF cores and vmcores. */
+int dump_elf_check(struct dump *d);
+/* Calls fn for each note of each PT_NOTE, in file order, with its
+ * owner name (namesz bytes, NUL included) and descriptor. */
+typedef void (*dump_note_fn)(struct dump *d, const char *name, size_t namesz,
+    uint32_t type, const unsigned char *desc, size_t descsz, void *arg);
+int dump_elf_notes(struct dump *d, dump_note_fn fn, void *arg);
+int dump_note_is(const char *name, size_t namesz, const char *owner);
+
+/* dump_kdump.c: makedumpfile's formats, and VMCOREINFO. */
+int dump_kdump_check(struct dump *d);
+int dump_flat_check(struct dump *d);
+int dump_kdump_meta(struct dump *d, json_t *rec);
+int dump_vmcore_meta(struct dump *d, json_t *rec);
+/* "KEY=value" of a VMCOREINFO text; NULL if absent. */
+json_t *dump_vmcoreinfo(const unsigned char *p, size_t n, const char *key);
+int64_t dump_vmcoreinfo_time(const unsigned char *p, size_t n);	/* or 0 */
+
+/* dump_illumos.c: illumos crash dumps and process cores. */
+int dump_illumos_check(struct dump *d);
+int dump_illumos_meta(struct dump *d, json_t *rec);
+int dump_illumos_core_meta(struct dump *d, json_t *rec);
+json_t *dump_illumos_signal(int sig);
+
+/* decompress.c */
+enum dz_format dz_detect(const unsigned char *head, size_t len);
+const char *dz_name(enum dz_format fmt);
+struct dz *dz_open(int fd, enum dz_format fmt);	/* NULL + errbuf */
+void dz_close(struct dz *z);
+ssize_t dz_pread(struct dz *z, void *buf, size_t len, uint64_t off);
+int dz_copy(struct dz *z, int fd, uint64_t *total);
+int64_t dz_content_size(struct dz *z, const unsigned char *head, size_t len);
 
 #endif /* DUMP_IMPL_H */

@@ -1,11 +1,20 @@
 /*
- * dump_meta.c - what an ELF core says about its process.
+ * dump_meta.c - what a dump says about itself: for a Linux process
+ * core, its notes and, through libdwfl, its modules and stack; other
+ * kinds are read by their own files (readers[]).
  *
  * Notes give pid, cmd, psargs, uid, signal and exe; libdwfl gives the
  * build-ids of the mapped modules and the crashing thread's stack.
  * The kernel writes notes in the dumped process's layout (32- or
  * 64-bit, its byte order), so each field is read at its offset for
  * the file's class, byte by byte: nothing assumes this host's structs.
+ *
+ * libdwfl needs the core's memory, so a compressed Linux process core
+ * is first decompressed whole into a temporary file in $TMPDIR,
+ * unlinked as soon as it is made (nothing is left behind, even by a
+ * crash): that costs the time to decompress it and its size in
+ * temporary space.  Crash dumps and illumos cores need only headers
+ * and notes and are read through the stream decoder.
  *
  * Stack frames are "module`function+0xoff" (module: basename of the
  * file, offset from the symbol to the frame's pc), "module+0xoff"
@@ -14,8 +23,12 @@
  * that a call at the end of a function names that function.
  */
 #include <err.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/utsname.h>
 #include <elfutils/libdwfl.h>
 
@@ -24,8 +37,8 @@
 #define MAX_FRAMES 256		/* eu-stack's default too */
 
 struct core_facts {
-	int msb;			/* file is big-endian */
-	size_t word;			/* 4 or 8: the process's long */
+	const struct dump *d;		/* byte order and word size */
+	json_t *rec;
 	int64_t tid;			/* first NT_PRSTATUS: crashing thread */
 	int cursig;			/* its pr_cursig, -1 if no PRSTATUS */
 	int signo;			/* NT_SIGINFO si_signo, -1 if none */
@@ -37,30 +50,7 @@ struct core_facts {
 static uint64_t
 rd(const struct core_facts *f, const unsigned char *p, size_t n)
 {
-	uint64_t v = 0;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		v = f->msb ? v << 8 | p[i] : v | (uint64_t)p[i] << (8 * i);
-	return (v);
-}
-
-/* A fixed-size char array from the dump, NUL-terminated or not. */
-static json_t *
-dump_chars(const unsigned char *p, size_t max, int trim)
-{
-	size_t n = strnlen((const char *)p, max);
-
-	while (trim && n > 0 && p[n - 1] == ' ')
-		n--;
-	return (n > 0 ? thoth_json_string((const char *)p, n) : NULL);
-}
-
-static void
-set_new(json_t *rec, const char *key, json_t *v)
-{
-	if (v != NULL)
-		json_object_set_new(rec, key, v);
+	return (dump_rd(f->d, p, n));
 }
 
 /*
@@ -72,7 +62,7 @@ static void
 note_prpsinfo(const struct core_facts *f, json_t *rec,
     const unsigned char *p, size_t n)
 {
-	size_t hdr = f->word == 8 ? 16 : 8, ids;
+	size_t hdr = f->d->word == 8 ? 16 : 8, ids;
 	char pid[16];
 
 	if (n < hdr + 16 + 96 + 4)
@@ -82,8 +72,8 @@ note_prpsinfo(const struct core_facts *f, json_t *rec,
 		return;
 	snprintf(pid, sizeof (pid), "%d", (int32_t)rd(f, p + hdr + 2 * ids, 4));
 	json_object_set_new(rec, "pid", json_string(pid));
-	set_new(rec, "cmd", dump_chars(p + n - 96, 16, 0));
-	set_new(rec, "psargs", dump_chars(p + n - 80, 80, 1));
+	dump_set(rec, "cmd", dump_chars(p + n - 96, 16, 0));
+	dump_set(rec, "psargs", dump_chars(p + n - 80, 80, 1));
 	json_object_set_new(rec, "uid", json_integer(rd(f, p + hdr, ids)));
 }
 
@@ -91,7 +81,7 @@ note_prpsinfo(const struct core_facts *f, json_t *rec,
 static void
 note_prstatus(struct core_facts *f, const unsigned char *p, size_t n)
 {
-	size_t pid_off = 16 + 2 * f->word;
+	size_t pid_off = 16 + 2 * f->d->word;
 
 	if (f->cursig >= 0 || n < pid_off + 4)
 		return;
@@ -102,7 +92,7 @@ note_prstatus(struct core_facts *f, const unsigned char *p, size_t n)
 static void
 note_auxv(struct core_facts *f, const unsigned char *p, size_t n)
 {
-	size_t w = f->word, i;
+	size_t w = f->d->word, i;
 
 	for (i = 0; i + 2 * w <= n; i += 2 * w) {
 		if (rd(f, p + i, w) == AT_PHDR)
@@ -111,64 +101,34 @@ note_auxv(struct core_facts *f, const unsigned char *p, size_t n)
 }
 
 static void
-core_note(struct core_facts *f, json_t *rec, const GElf_Nhdr *nh,
-    const unsigned char *desc)
+core_note(struct dump *d, const char *name, size_t namesz, uint32_t type,
+    const unsigned char *desc, size_t n, void *arg)
 {
-	switch (nh->n_type) {
+	struct core_facts *f = arg;
+
+	(void)d;
+	if (!dump_note_is(name, namesz, "CORE") &&
+	    !dump_note_is(name, namesz, "LINUX"))
+		return;
+	switch (type) {
 	case NT_PRSTATUS:
-		note_prstatus(f, desc, nh->n_descsz);
+		note_prstatus(f, desc, n);
 		break;
 	case NT_PRPSINFO:
-		note_prpsinfo(f, rec, desc, nh->n_descsz);
+		note_prpsinfo(f, f->rec, desc, n);
 		break;
 	case NT_SIGINFO:
-		if (f->signo < 0 && nh->n_descsz >= 4)
+		if (f->signo < 0 && n >= 4)
 			f->signo = (int32_t)rd(f, desc, 4);
 		break;
 	case NT_AUXV:
-		note_auxv(f, desc, nh->n_descsz);
+		note_auxv(f, desc, n);
 		break;
 	case NT_FILE:
 		f->files = desc;
-		f->files_len = nh->n_descsz;
+		f->files_len = n;
 		break;
 	}
-}
-
-static int
-is_linux_owner(const char *name, size_t n)
-{
-	return ((n == 5 && memcmp(name, "CORE", 5) == 0) ||
-	    (n == 6 && memcmp(name, "LINUX", 6) == 0));
-}
-
-static int
-core_notes(struct dump *d, struct core_facts *f, json_t *rec)
-{
-	GElf_Phdr ph;
-	GElf_Nhdr nh;
-	Elf_Data *data;
-	size_t i, off, next, name, desc;
-
-	for (i = 0; i < d->phnum; i++) {
-		if (gelf_getphdr(d->elf, (int)i, &ph) == NULL)
-			return (thoth_fail("bad program header %zu: %s", i,
-			    elf_errmsg(-1)));
-		if (ph.p_type != PT_NOTE || ph.p_filesz == 0)
-			continue;
-		data = elf_getdata_rawchunk(d->elf, (int64_t)ph.p_offset,
-		    ph.p_filesz, ph.p_align == 8 ? ELF_T_NHDR8 : ELF_T_NHDR);
-		if (data == NULL)
-			return (thoth_fail("reading notes: %s", elf_errmsg(-1)));
-		for (off = 0; (next = gelf_getnote(data, off, &nh, &name,
-		    &desc)) > 0; off = next) {
-			if (is_linux_owner((char *)data->d_buf + name,
-			    nh.n_namesz))
-				core_note(f, rec, &nh,
-				    (unsigned char *)data->d_buf + desc);
-		}
-	}
-	return (0);
 }
 
 /*
@@ -180,7 +140,7 @@ static json_t *
 nt_file_path(const struct core_facts *f, uint64_t addr, int first)
 {
 	const unsigned char *p = f->files, *s;
-	size_t w = f->word, n = f->files_len, i, left, len;
+	size_t w = f->d->word, n = f->files_len, i, left, len;
 	uint64_t count, pick;
 
 	if (p == NULL || n < 2 * w)
@@ -312,13 +272,13 @@ thread_cb(Dwfl_Thread *thread, void *arg)
 }
 
 static void
-core_stack(struct dump *d, Dwfl *dwfl, json_t *rec, int64_t tid)
+core_stack(struct dump *d, Elf *elf, Dwfl *dwfl, json_t *rec, int64_t tid)
 {
 	struct frames fr = { dwfl, (pid_t)tid, json_array(), "no such thread" };
 
 	if (tid < 0)
 		warnx("%s: cannot unwind: no NT_PRSTATUS", d->path);
-	else if (dwfl_core_file_attach(dwfl, d->elf) < 0)
+	else if (dwfl_core_file_attach(dwfl, elf) < 0)
 		warnx("%s: cannot unwind: %s", d->path, dwfl_errmsg(-1));
 	else if (dwfl_getthreads(dwfl, thread_cb, &fr) < 0 &&
 	    json_array_size(fr.stack) == 0)
@@ -380,41 +340,118 @@ core_modules(struct dump *d, json_t *rec, const struct core_facts *f,
 {
 	Dwfl *dwfl = dwfl_begin(&core_callbacks);
 	struct build_ids b = { f, json_array() };
+	Elf *elf;
 
-	if (dwfl == NULL || dwfl_core_file_report(dwfl, d->elf, NULL) < 0 ||
+	(void) elf_version(EV_CURRENT);
+	elf = elf_begin(d->fd, ELF_C_READ_MMAP, NULL);
+	if (elf == NULL || dwfl == NULL ||
+	    dwfl_core_file_report(dwfl, elf, NULL) < 0 ||
 	    dwfl_report_end(dwfl, NULL, NULL) != 0) {
-		warnx("%s: cannot read modules: %s", d->path, dwfl_errmsg(-1));
+		warnx("%s: cannot read modules: %s", d->path, elf == NULL ?
+		    elf_errmsg(-1) : dwfl_errmsg(-1));
 		goto out;
 	}
 	if (!no_stack)
-		core_stack(d, dwfl, rec, f->tid);
+		core_stack(d, elf, dwfl, rec, f->tid);
 	(void) dwfl_getmodules(dwfl, build_id_cb, &b, 0);
 	if (json_array_size(b.ids) > 0)
 		json_object_set(rec, "build_ids", b.ids);
 out:
 	json_decref(b.ids);
 	dwfl_end(dwfl);
+	if (elf != NULL)
+		elf_end(elf);
 }
 
 static int
-elfcore_meta(struct dump *d, json_t *rec, const struct thoth_meta_opts *opts)
+linux_core_meta(struct dump *d, json_t *rec, int no_stack)
 {
-	struct core_facts f = { .tid = -1, .cursig = -1, .signo = -1 };
+	struct core_facts f = { .d = d, .rec = rec, .tid = -1, .cursig = -1,
+	    .signo = -1 };
 
-	f.msb = d->head[EI_DATA] == ELFDATA2MSB;
-	f.word = d->head[EI_CLASS] == ELFCLASS64 ? 8 : 4;
-	if (core_notes(d, &f, rec) != 0)
+	if (dump_elf_notes(d, core_note, &f) != 0)
 		return (-1);
-	set_new(rec, "signal", core_signal(&f));
-	set_new(rec, "exe", nt_file_path(&f, f.at_phdr, 1));
-	core_modules(d, rec, &f, opts != NULL && opts->no_stack);
+	dump_set(rec, "signal", core_signal(&f));
+	dump_set(rec, "exe", nt_file_path(&f, f.at_phdr, 1));
+	core_modules(d, rec, &f, no_stack);
 	return (0);
+}
+
+static int
+elf_meta(struct dump *d, json_t *rec, const struct thoth_meta_opts *opts)
+{
+	if (d->vmcore)
+		return (dump_vmcore_meta(d, rec));
+	if (d->os == DUMP_OS_ILLUMOS)
+		return (dump_illumos_core_meta(d, rec));
+	return (linux_core_meta(d, rec, opts != NULL && opts->no_stack));
+}
+
+static int
+kdump_meta(struct dump *d, json_t *rec, const struct thoth_meta_opts *opts)
+{
+	(void)opts;
+	return (dump_kdump_meta(d, rec));
+}
+
+static int
+illumos_meta(struct dump *d, json_t *rec, const struct thoth_meta_opts *opts)
+{
+	(void)opts;
+	return (dump_illumos_meta(d, rec));
 }
 
 static int (*const readers[DUMP_NKINDS])(struct dump *, json_t *,
     const struct thoth_meta_opts *) = {
-	[DUMP_ELFCORE] = elfcore_meta,
+	[DUMP_ELFCORE] = elf_meta,
+	[DUMP_KDUMP] = kdump_meta,
+	[DUMP_FLATKDUMP] = kdump_meta,
+	[DUMP_ILLUMOS] = illumos_meta,
 };
+
+/*
+ * A compressed Linux process core, decompressed whole into an unlinked
+ * temporary file that d is then opened on (and checked whole, with its
+ * true size).  0, or -1 with d closed.
+ */
+static int
+unpack(struct dump *d)
+{
+	const char *dir = getenv("TMPDIR"), *path = d->path;
+	char *tmpl;
+	uint64_t total;
+	int fd;
+
+	tmpl = thoth_xasprintf("%s/thoth-meta.XXXXXX", dir != NULL &&
+	    *dir != '\0' ? dir : "/tmp");
+	if ((fd = mkostemp(tmpl, O_CLOEXEC)) < 0) {
+		thoth_fail("temporary file %s: %s", tmpl, strerror(errno));
+		free(tmpl);
+		dump_close(d);
+		return (-1);
+	}
+	(void) unlink(tmpl);
+	free(tmpl);
+	if (dz_copy(d->z, fd, &total) != 0) {
+		close(fd);
+		dump_close(d);
+		return (-1);
+	}
+	dump_close(d);
+	return (dump_open_fd(d, fd, path));
+}
+
+/* The facts of the file itself: its compression, the dump's size. */
+static void
+file_facts(json_t *rec, enum dz_format comp, int64_t stored, int64_t size)
+{
+	if (comp == DZ_NONE)
+		return;
+	if (size >= 0)
+		json_object_set_new(rec, "size", json_integer(size));
+	json_object_set_new(rec, "compression", json_string(dz_name(comp)));
+	json_object_set_new(rec, "stored_size", json_integer(stored));
+}
 
 static void
 set_default(json_t *rec, const char *key, const char *opt, const char *a,
@@ -436,16 +473,28 @@ thoth_dump_meta(json_t *rec, const struct thoth_meta_opts *opts)
 	const char *path = json_string_value(json_object_get(rec, "file"));
 	struct utsname u;
 	struct dump d;
+	enum dz_format comp;
+	int64_t stored, size;
 	int rv;
 
 	if (path == NULL)
 		return (thoth_fail("no file field"));
 	if (dump_open(&d, path) != 0)
 		return (-1);
+	comp = d.comp;
+	stored = d.file_size;
+	size = d.content_size;
+	if (comp != DZ_NONE && d.kind->id == DUMP_ELFCORE && !d.vmcore &&
+	    d.os == DUMP_OS_LINUX) {
+		if (unpack(&d) != 0)
+			return (-1);
+		size = d.size;
+	}
 	rv = readers[d.kind->id](&d, rec, opts);
 	dump_close(&d);
 	if (rv != 0)
 		return (-1);
+	file_facts(rec, comp, stored, size);
 	if (uname(&u) != 0)
 		memset(&u, 0, sizeof (u));
 	set_default(rec, "platform", opts ? opts->platform : NULL, u.sysname,

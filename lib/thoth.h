@@ -74,13 +74,19 @@ struct thoth_meta_opts {
 	const char *node;
 	int no_stack;		/* skip unwinding (fast mode) */
 };
-/* {id, type, file, size, time}; NULL with thoth_errbuf set for a
- * file that is not a dump we can read. */
+/* {id, type, file, size, time[, compression, stored_size]} of a core
+ * or crash dump, plain or compressed (gzip, zstd, xz, lz4); NULL with
+ * thoth_errbuf set for a file that is not a dump we can read. */
 json_t *thoth_dump_hash(const char *path);
 /* Adds what the dump says to rec (which must have "file"). 0 or -1.
  * A stack or build-ids it cannot get are left out with a warning on
  * stderr, not a failure. */
 int thoth_dump_meta(json_t *rec, const struct thoth_meta_opts *opts);
+
+/* dump_compress.c: compresses path ("gzip" or "zstd") into a new
+ * temporary file in $TMPDIR, whose name *tmp the caller unlinks and
+ * frees.  0, or -1 with nothing left behind. */
+int thoth_compress_file(const char *path, const char *format, char **tmp);
 
 /* spec.c: dump specifications (see thoth-filter(1)). */
 struct thoth_spec;
@@ -93,6 +99,21 @@ const char *thoth_spec_prefix(const struct thoth_spec *spec); /* id prefix token
 int thoth_spec_add_ids(struct thoth_spec *spec, FILE *fp, const char *name);
 void thoth_spec_time_range(const struct thoth_spec *spec, int64_t *lo,
     int64_t *hi);	/* bounds on "uploaded" */
+
+/* scan*.c: the record loops of thoth-filter and thoth-report, reading
+ * lines in place on every core, in input order, with exactly the results
+ * of thoth_records and thoth_spec_match (THOTH_SCAN=jansson uses those).
+ * fn gets batches of n records as compact lines, each ending in '\n';
+ * it returns 1 to stop reading.  Files as for thoth_records; 0, or 1 if
+ * some input failed. */
+typedef int (*thoth_lines_fn)(const char *lines, size_t len, size_t n,
+    void *arg);
+int thoth_filter_records(const struct thoth_spec *spec, int argc, char **argv,
+    thoth_lines_fn fn, void *arg);
+/* Adds to counts (value -> integer) each record's thoth_json_scalar of
+ * thoth_json_path(rec, field), or "undefined". */
+int thoth_count_records(const char *field, int argc, char **argv,
+    json_t *counts);
 
 /* store.c: the object store (DESIGN §2), local directory or S3. */
 struct thoth_store;
@@ -153,6 +174,11 @@ int thoth_index_append(struct thoth_index *ix, const json_t *rec);
  * records whose "uploaded" lies outside [lo, hi) may be skipped cheaply. */
 int thoth_index_scan(struct thoth_index *ix, int64_t lo, int64_t hi,
     thoth_record_fn fn, void *arg);
+/* thoth_filter_records over the same records in the same order; blocks
+ * of base records outside the spec's time range are skipped unread
+ * (scan_index.c: base.ndjson.idx).  0 or -1. */
+int thoth_index_filter(struct thoth_index *ix, const struct thoth_spec *spec,
+    thoth_lines_fn fn, void *arg);
 /* Replaces the index with every info.json in the store; edits appended
  * meanwhile survive.  Dump directories without info.json are skipped. */
 int thoth_index_rebuild(struct thoth_index *ix, struct thoth_store *st,
@@ -163,5 +189,17 @@ int thoth_index_update(struct thoth_index *ix, struct thoth_store *st,
     int verbose);
 /* Merges the journal into the base (takes the lock if not held). */
 int thoth_index_compact(struct thoth_index *ix);
+
+/* signature.c: crash signatures and their rules file (thoth-sign(1)). */
+struct thoth_sigrules;
+/* path NULL: $THOTH_SIGNATURE_RULES, else the shipped signature.rules
+ * (PREFIX/share/thoth, found relative to the program).  NULL + errbuf
+ * ("file:line: why" for a bad rule). */
+struct thoth_sigrules *thoth_sigrules_load(const char *path);
+void thoth_sigrules_free(struct thoth_sigrules *r);
+const char *thoth_sigrules_version(const struct thoth_sigrules *r);
+const char *thoth_sigrules_file(const struct thoth_sigrules *r);
+/* {"text", "hash", "rules"} from rec's cmd, signal and stack. */
+json_t *thoth_signature(const struct thoth_sigrules *r, const json_t *rec);
 
 #endif /* THOTH_H */

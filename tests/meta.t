@@ -5,12 +5,9 @@
 . "$TOP/tests/lib.sh"
 need_cores "thoth-meta on real cores" || exit 0
 
-# The generators of synthetic cores (mkcore.py, elfpeek.py, core32) live
-# in hash.t between "BEGIN shared" and "END shared".
-sed -n '/^# BEGIN shared/,/^# END shared/p' "$TOP/tests/hash.t" >"$T/shared.sh"
-# shellcheck source=/dev/null
-. "$T/shared.sh"
-mkcore() { python3 "$T/mkcore.py" "$@"; }
+# Synthetic cores: tests/fixtures/mkcore.py.
+mkcore() { python3 "$TOP/tests/fixtures/mkcore.py" core "$@"; }
+core32() { python3 "$TOP/tests/fixtures/mkcore.py" core32 "$1"; }
 
 # meta FILE [FLAGS...]: the record thoth-meta makes of {"file": FILE}.
 meta() {
@@ -198,7 +195,7 @@ bad() {	# bad NAME REGEX FILE
 	    'printf "{\"file\":\"%s\"}\n" "$1" | thoth-meta' - "$3"
 }
 bad "dump missing" "No such file or directory" "$T/nosuch"
-bad "dump not ELF" "not an ELF file" "$T/garbage"
+bad "dump not ELF" "not an ELF file or a kernel crash dump" "$T/garbage"
 bad "dump is an executable" "ELF shared object or PIE executable, not a core" "$CORES/segv"
 bad "dump truncated" "truncated: 1000 of [0-9]+ bytes" "$T/cut"
 expect_err "no file field (stdin)" 1 '^thoth-meta: -:2: no file field$' -- bash -c \
@@ -216,6 +213,6 @@ expect "good records out, bad dropped, exit 1" 1 \
     jq -r .pid | tr "\n" " " | sed "s/ $//"; exit "${PIPESTATUS[1]}"' \
     - "$CORES/core.segv" "$T/garbage" "$CORES/core.sh" "$T/nosuch"
 same "... one message per bad record" "$(cat "$T/stderr")" \
-    "thoth-meta: $T/garbage: not an ELF file"$'\n'"thoth-meta: $T/nosuch: No such file or directory"
+    "thoth-meta: $T/garbage: not an ELF file or a kernel crash dump"$'\n'"thoth-meta: $T/nosuch: No such file or directory"
 expect_err "unknown flag: usage" 1 \
     '^usage: thoth-meta \[-S\] \[-p platform\] \[-n node\] \[file \.\.\.\]$' -- thoth-meta -x
