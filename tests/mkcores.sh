@@ -6,6 +6,9 @@ dir=$1
 src=$(cd "$(dirname "$0")" && pwd)/fixtures
 [ -f "$dir/.done" ] && exit 0
 mkdir -p "$dir"
+exec 9>"$dir/.lock"	# test runs in parallel make the cores once
+flock 9
+[ -f "$dir/.done" ] && exit 0
 cd "$dir"
 case $(cat /proc/sys/kernel/core_pattern) in
 '|'*)	echo "core_pattern pipes cores to a program: no kernel cores here" >&2
