@@ -12,6 +12,8 @@
  * "by" is provenance: it is recorded under "provenance" for each
  * property or ticket the edit sets.  "ran" records that an analyzer ran
  * on the dump, as "analyzed": {NAME: {"hash", "time", "exit"}}.
+ * "signature": {"text", "hash", "rules"} replaces the crash signature
+ * (thoth-sign -e makes these edits for thoth resign).
  * Each edit reads the dump's info.json from the store, changes
  * "properties" or "ticket", writes info.json back and appends the new
  * record to the index, all under the index lock, so edits from many
@@ -52,6 +54,23 @@ valid_name(const char *s)
 	    s[n - 1] != '.' && strstr(s, "..") == NULL);
 }
 
+/* A signature as thoth-sign makes it: three strings, 16 hex digits. */
+static int
+check_signature(const json_t *sig)
+{
+	const char *h = json_string_value(json_object_get(sig, "hash"));
+
+	if (sig == NULL)
+		return (0);
+	if (!json_is_object(sig) || json_object_size(sig) != 3 ||
+	    !json_is_string(json_object_get(sig, "text")) ||
+	    !json_is_string(json_object_get(sig, "rules")) || h == NULL ||
+	    strlen(h) != 16 || strspn(h, "0123456789abcdef") != 16)
+		return (thoth_fail("\"signature\" must be {\"text\", "
+		    "\"hash\", \"rules\"} as thoth-sign makes it"));
+	return (0);
+}
+
 /* Checks an edit record before anything is written. */
 static int
 check_edit(const json_t *edit)
@@ -88,9 +107,12 @@ check_edit(const json_t *edit)
 	    !json_is_string(json_object_get(v, "analyzer")) ||
 	    !valid_name(json_string_value(json_object_get(v, "analyzer")))))
 		return (thoth_fail("\"ran\" must name an analyzer"));
+	if (check_signature(json_object_get(edit, "signature")) != 0)
+		return (-1);
 	if (json_object_get(edit, "set") == NULL && json_object_get(edit,
 	    "unset") == NULL && json_object_get(edit, "ticket") == NULL &&
-	    !json_is_true(json_object_get(edit, "unticket")) && v == NULL)
+	    !json_is_true(json_object_get(edit, "unticket")) && v == NULL &&
+	    json_object_get(edit, "signature") == NULL)
 		return (thoth_fail("edit changes nothing"));
 	return (0);
 }
@@ -164,6 +186,8 @@ apply(json_t *rec, const json_t *edit)
 		json_object_del(rec, "ticket");
 	if ((v = json_object_get(edit, "ticket")) != NULL)
 		json_object_set(rec, "ticket", v);
+	if ((v = json_object_get(edit, "signature")) != NULL)
+		json_object_set_new(rec, "signature", json_deep_copy(v));
 	note_provenance(rec, edit);
 }
 

@@ -8,7 +8,7 @@ export THOTH_NOW=   # real time: mtime ages relative to now
 
 # --- usage
 expect_err "no arguments: usage from the table" 1 "^usage: thoth SUBCOMMAND" -- thoth
-truth "usage lists every subcommand" bash -c 'thoth 2>&1 | grep -c "^       thoth " | grep -qx 15'
+truth "usage lists every subcommand" bash -c 'thoth 2>&1 | grep -c "^       thoth " | grep -qx 18'
 expect_err "unknown subcommand" 1 "^thoth: frobnicate: unknown subcommand" -- thoth frobnicate
 same "unknown names fall through to the tools" "$(thoth hash -i "$CORES/core.segv")" "$(thoth-hash -i "$CORES/core.segv")"
 
@@ -144,3 +144,8 @@ echo false | thoth set "$segv" flag 2>/dev/null
 same "set JSON false from stdin stays a boolean" "$(thoth info "$segv" | jq -c .properties.flag)" false
 expect_err "set null is refused" 1 "null is not a value" -- bash -c "echo null | thoth set $segv flag"
 same "store ls PREFIX without a slash" "$(echo x | thoth-store put analyzers/a; thoth-store ls analyzers)" "analyzers/a"
+same "ls ID (a full id is a valid spec)" "$(thoth ls "$segv" | tail -n +2 | cut -c1-16)" "${segv:0:16}"
+same "upload adds a signature" "$(thoth info "$segv" | jq -r '.signature.text | split(" ")[0:2] | join(" ")')" "segv SIGSEGV"
+rm "$THOTH_STORE/$abrt/core.abrt"
+expect_err "fetch of a dump lost from the store says so" 1 "$abrt: dump missing from the store" -- \
+    env THOTH_CACHE="$T/cache" thoth-fetch "$abrt"

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# tests/signature.t - thoth-sign, the rules file, thoth resign and top
+# crashers, on real cores (eu-stack as the oracle of the frames).
+# Backquotes of stack frames are meant literally:
+# shellcheck disable=SC2016
+# shellcheck source=tests/lib.sh
+. "$TOP/tests/lib.sh"
+need_cores signature || exit 0
+unset THOTH_SIGNATURE_RULES
+
+sig() { thoth-hash "$@" | thoth-meta 2>/dev/null | thoth-sign | jq -r .signature.text; }
+sha16() { printf '%s' "$1" | sha256sum | cut -c1-16; }
+# rec STACK-JSON [CMD] [SIGNAL]: a record as thoth-meta makes them.
+rec() { jq -cn --argjson s "$1" --arg c "${2-prog}" --arg g "${3-SIGSEGV}" \
+    '{id: "0123456789abcdef0123456789abcdef", stack: $s} + (if $c != "" then {cmd: $c} else {} end) +
+     (if $g != "" then {signal: $g} else {} end)'; }
+text() { thoth-sign "$@" | jq -r .signature.text; }
+
+# --- real cores with the shipped rules
+same "segv: cmd, signal, top three frames, no offsets" "$(sig "$CORES/core.segv")" \
+    'segv SIGSEGV segv`crash_here segv`call_crash segv`call_crash'
+same "abort: raise, abort and pthread_kill skipped, start-up too" "$(sig "$CORES/core.abrt")" \
+    'abrt-threads SIGABRT abrt-threads`give_up abrt-threads`main'
+truth "abort: eu-stack shows the skipped frames above give_up" bash -c \
+    "eu-stack --core '$CORES/core.abrt' -e '$CORES/abrt-threads' 2>/dev/null | grep -m1 -B9 give_up | grep -q abort"
+truth "unsymbolized frame looks like dash+0x..." bash -c "[[ \$(thoth-hash '$CORES/core.sh' | thoth-meta 2>/dev/null | thoth-sign | jq -r .signature.text) =~ \ dash\+0x[0-9a-f]+ ]]"
+out=$(thoth-hash "$CORES/core.segv" | thoth-meta 2>/dev/null | thoth-sign)
+same "hash is the first 16 hex digits of SHA-256 of text" "$(jq -r .signature.hash <<<"$out")" \
+    "$(sha16 "$(jq -r .signature.text <<<"$out")")"
+same "rules version recorded" "$(jq -r .signature.rules <<<"$out")" 1
+same "the rest of the record passes unchanged" "$(jq -c 'del(.signature)' <<<"$out")" \
+    "$(thoth-hash "$CORES/core.segv" | thoth-meta 2>/dev/null | jq -c .)"
+# A new crash of the same program, another pid and time: same signature.
+{ (mkdir -p "$T/again" && cd "$T/again" && ulimit -c unlimited && "$CORES/segv" x y) >/dev/null 2>&1; } 2>/dev/null
+again=$(find "$T/again" -name 'core*' | head -n 1)
+same "another crash at the same place: same signature" "$(sig "$again")" "$(sig "$CORES/core.segv")"
+
+# --- normalisation, on records
+same "offsets stripped: a rebuild keeps the signature" \
+    "$(rec '["a.so`f+0x10","b`g+0x2"]' | text)" "$(rec '["a.so`f+0x99","b`g+0x7"]' | text)"
+same "symbol versions stripped" "$(rec '["libc.so.6`memcpy@@GLIBC_2.14+0x5","x`main+0x1"]' | text)" \
+    'prog SIGSEGV libc.so.6`memcpy x`main'
+same "start-up and vdso skipped" \
+    "$(rec '["linux-vdso.so.1`__vdso_time+0x1","p`work+0x1","libc.so.6`__libc_start_main@GLIBC_2.2.5+0x5","p`_start+0x2"]' | text)" \
+    'prog SIGSEGV p`work'
+same "assert machinery skipped" \
+    "$(rec '["libc.so.6`__pthread_kill_implementation+0x1","libc.so.6`raise+0x1","libc.so.6`abort+0x1","libc.so.6`__assert_fail_base.cold+0x1","libc.so.6`__assert_fail+0x1","p`check+0x4"]' prog SIGABRT | text)" \
+    'prog SIGABRT p`check'
+same "no stack, no cmd, no signal" "$(rec null "" "" | text)" "- -"
+same "a signature already there is replaced" \
+    "$(rec '["p`f+0x1"]' | jq -c '. + {signature: {text: "old", hash: "0000000000000000", rules: "0"}}' | text)" 'prog SIGSEGV p`f'
+
+# --- rules files
+cat >"$T/rules" <<'RULES'
+# two frames, libc skipped, offsets kept
+version 2-test
+frames 2
+skip-module libc.so*
+skip-frame p`noise*   # glob on module`function
+RULES
+same "rules file: frames, skip-module, module\`func glob, offsets kept" \
+    "$(rec '["libc.so.6`strlen+0x1","p`noise_a+0x1","p`f+0x2","p`g+0x3","p`h+0x4"]' | text -r "$T/rules")" \
+    'prog SIGSEGV p`f+0x2 p`g+0x3'
+same "THOTH_SIGNATURE_RULES names the rules" \
+    "$(rec '["p`f+0x1"]' | THOTH_SIGNATURE_RULES="$T/rules" thoth-sign | jq -r .signature.rules)" 2-test
+printf 'version 1\nfrobnicate x\n' >"$T/bad1"
+expect_err "unknown directive: file and line" 1 "^thoth-sign: $T/bad1:2: 'frobnicate': unknown directive" -- thoth-sign -r "$T/bad1" </dev/null
+printf 'frames 2\n' >"$T/bad2"
+expect_err "rules without version" 1 "bad2: no \"version\" line" -- thoth-sign -r "$T/bad2" </dev/null
+printf 'version 1\nframes 99\n' >"$T/bad3"
+expect_err "frames out of range" 1 "bad3:2: '99': frames must be 0 to 16" -- thoth-sign -r "$T/bad3" </dev/null
+expect_err "missing rules file" 1 "^thoth-sign: $T/nope: no such file" -- thoth-sign -r "$T/nope" </dev/null
+expect_err "missing file from the environment" 1 "nope: no such file" -- env THOTH_SIGNATURE_RULES="$T/nope" thoth-sign </dev/null
+expect_err "usage" 1 "^usage: thoth-sign" -- thoth-sign -x
+expect_err "-c and -e together" 1 "^usage: thoth-sign" -- thoth-sign -c -e
+printf '{"id":"0123456789abcdef0123456789abcdef"}\nnot json\n{"cmd":"x"}\n' >"$T/mixed"
+expect "bad lines are reported, good ones signed" 1 '- -
+x -' -- bash -c "set -o pipefail; thoth-sign '$T/mixed' | jq -r .signature.text"
+expect "-c: records without an old signature change; those without an id are refused" 1 \
+    '{"id":"0123456789abcdef0123456789abcdef","new":"- -"}' -- bash -c "set -o pipefail; thoth-sign -c '$T/mixed' | jq -c '{id, new: .new.text}'"
+truth "-c: the record without an id is named" grep -q "mixed:3: record has no valid \"id\"" "$T/stderr"
+
+# --- uploads carry the signature; top crashers
+thoth-hash "$CORES/core.segv" "$again" "$CORES/core.abrt" "$CORES/core.sh" | thoth-meta 2>/dev/null |
+    thoth-sign | thoth-put -q >/dev/null
+segv=$(thoth-hash -i "$CORES/core.segv")
+same "info.json has the signature" "$(jq -r .signature.text "$THOTH_STORE/$segv/info.json")" \
+    'segv SIGSEGV segv`crash_here segv`call_crash segv`call_crash'
+same "report SPEC signature.text: top crashers" "$(thoth report type=core signature.text | jq -c 'to_entries | map(.value)')" '[2,1,1]'
+same "the top crasher is segv" "$(thoth report "" signature.text | jq -r 'keys_unsorted[0]')" \
+    'segv SIGSEGV segv`crash_here segv`call_crash segv`call_crash'
+same "ls by signature hash" "$(thoth ls "signature.hash=$(sha16 'segv SIGSEGV segv`crash_here segv`call_crash segv`call_crash')" | tail -n +2 | wc -l)" 2
+
+# --- resign
+before=$(store_state)
+expect "resign --dry-run with the same rules: no change" 0 "" -- thoth resign --dry-run
+sed 's/^frames 3/frames 1/; s/^version 1/version 2/' "$TOP/share/signature.rules" >"$T/rules1"
+export THOTH_SIGNATURE_RULES="$T/rules1"
+out=$(thoth resign --dry-run cmd=segv 2>"$T/err")
+same "resign --dry-run: old and new for each changed record" \
+    "$(jq -c '[.old.text, .new.text, .new.rules]' <<<"$out" | sort -u)" \
+    '["segv SIGSEGV segv`crash_here segv`call_crash segv`call_crash","segv SIGSEGV segv`crash_here","2"]'
+same "resign --dry-run: one line per dump" "$(wc -l <<<"$out")" 2
+truth "resign --dry-run: counts on stderr" grep -q "2 of 2 signatures would change" "$T/err"
+same "resign --dry-run changes nothing" "$(store_state)" "$before"
+expect_err "resign applies the new rules" 0 "signatures to update" -- thoth resign
+same "resigned in info.json" "$(jq -r .signature.text "$THOTH_STORE/$segv/info.json")" 'segv SIGSEGV segv`crash_here'
+same "resigned in the index too" "$(thoth-filter -I | jq -c . | sort)" "$(cat "$THOTH_STORE"/*/info.json | jq -c . | sort)"
+same "every record has the new rules version" "$(thoth report "" signature.rules | jq -c .)" '{"2":4}'
+expect "after resign, dry-run shows nothing" 0 "" -- thoth resign --dry-run
+unset THOTH_SIGNATURE_RULES
+expect_err "resign with a bad spec changes nothing" 1 "^thoth-filter: " -- thoth resign mtime=6x
+
+# --- thoth-set's signature edit is checked
+before=$(store_state)
+expect_err "thoth-set refuses a malformed signature" 1 "\"signature\" must be" -- \
+    bash -c "echo '{\"id\":\"$segv\",\"signature\":{\"text\":\"x\",\"hash\":\"xyz\",\"rules\":\"1\"}}' | thoth-set"
+expect_err "thoth-set refuses extra signature fields" 1 "\"signature\" must be" -- \
+    bash -c "echo '{\"id\":\"$segv\",\"signature\":{\"text\":\"x\",\"hash\":\"0123456789abcdef\",\"rules\":\"1\",\"x\":1}}' | thoth-set"
+same "store unchanged after refused edits" "$(store_state)" "$before"
