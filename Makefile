@@ -58,7 +58,7 @@ bench: all
 
 lint:
 	mandoc -Tlint -Wwarning man/*.[157]
-	shellcheck -x pipelines/thoth* analyzers/* tests/*.sh tests/run tests/*.t
+	shellcheck -x pipelines/thoth* analyzers/* tests/*.sh tests/run tests/*.t tests/bench/run
 
 deps:
 	.ci/deps
