@@ -17,7 +17,7 @@ expect_err "upload four real cores" 0 "uploading .*core.sh to [0-9a-f]{32}" -- \
     thoth upload "$CORES/core.segv" "$CORES/core.abrt" "$CORES/core.gcore" "$CORES/core.sh"
 segv=$(thoth-hash -i "$CORES/core.segv")
 abrt=$(thoth-hash -i "$CORES/core.abrt")
-same "four dumps in the store" "$(find "$THOTH_STORE" -mindepth 1 -maxdepth 1 -regex '.*/[0-9a-f]\{32\}' | wc -l)" 4
+same "four dumps in the store" "$(find "$THOTH_STORE" -mindepth 1 -maxdepth 1 -printf '%f\n' | grep -c '^[0-9a-f]\{32\}$')" 4
 same "dump stored byte for byte" "$(cmp "$CORES/core.abrt" "$THOTH_STORE/$abrt/core.abrt" && echo same)" same
 same "info.json fields" "$(jq -c '[.id, .type, .cmd, .signal, .version, (.uploaded > 0)]' "$THOTH_STORE/$segv/info.json")" \
     "[\"$segv\",\"core\",\"segv\",\"SIGSEGV\",\"1\",true]"
