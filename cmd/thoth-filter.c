@@ -8,7 +8,8 @@
  * stdout, compact, in input order.  Reads "id", "uploaded" (or "time")
  * and the fields the spec names; writes no field.  With a dump id
  * prefix in the spec the matches are held back until the input ends,
- * so that an ambiguous prefix prints nothing.  See thoth-filter(1).
+ * so that an ambiguous prefix prints nothing.  Lines are matched in
+ * place, on every core (thoth_filter_records).  See thoth-filter(1).
  */
 #include <err.h>
 #include <stdlib.h>
@@ -25,7 +26,8 @@ struct filter {
 	long printed;
 	size_t matched;
 	int hold;		/* short prefix: keep matches until the end */
-	json_t *held;		/* array of matches while they share one id */
+	char **held;		/* matching lines while they share one id */
+	size_t nheld, heldcap;
 	char *ids[MAX_SHOWN];	/* distinct ids matched, the first ones */
 	size_t nids;
 	int more;		/* more than MAX_SHOWN distinct ids */
@@ -38,20 +40,31 @@ usage(void)
 	exit(THOTH_EXIT_FAIL);
 }
 
-/* Prints rec; 1 (stop reading) once the limit is reached. */
+/* Prints n lines, up to the limit; 1 (stop reading) once it is reached. */
 static int
-emit(struct filter *f, const json_t *rec)
+emit(struct filter *f, const char *lines, size_t len, size_t n)
 {
-	if (thoth_json_print(stdout, rec) != 0)
+	const char *p = lines;
+
+	if (f->limit >= 0 && n > (size_t)(f->limit - f->printed)) {
+		for (n = (size_t)(f->limit - f->printed); n > 0; n--)
+			p = (const char *)memchr(p, '\n',
+			    (size_t)(lines + len - p)) + 1;
+		len = (size_t)(p - lines);
+		n = (size_t)(f->limit - f->printed);
+	}
+	if (fwrite(lines, 1, len, stdout) != len)
 		err(THOTH_EXIT_FAIL, "stdout");
-	return (f->limit >= 0 && ++f->printed >= f->limit);
+	f->printed += (long)n;
+	return (f->limit >= 0 && f->printed >= f->limit);
 }
 
 /* Remembers the distinct ids matched by a prefix; holds the records
  * only while there is one, since two already make the prefix fail. */
 static void
-hold(struct filter *f, json_t *rec)
+hold(struct filter *f, const char *line, size_t len)
 {
+	json_t *rec = json_loadb(line, len, 0, NULL);
 	const char *id = thoth_record_id(rec);
 	size_t i;
 
@@ -61,24 +74,36 @@ hold(struct filter *f, json_t *rec)
 		f->more = 1;
 	else if (i == f->nids)
 		f->ids[f->nids++] = thoth_xstrdup(id);
-	if (f->nids == 1)
-		json_array_append(f->held, rec);
-	else
-		json_array_clear(f->held);
+	json_decref(rec);
+	if (f->nids > 1) {
+		while (f->nheld > 0)
+			free(f->held[--f->nheld]);
+		return;
+	}
+	if (f->nheld == f->heldcap) {
+		f->heldcap = f->heldcap ? 2 * f->heldcap : 8;
+		if ((f->held = realloc(f->held, f->heldcap *
+		    sizeof (char *))) == NULL)
+			err(THOTH_EXIT_FAIL, "out of memory");
+	}
+	f->held[f->nheld] = thoth_xmalloc(len + 1);
+	memcpy(f->held[f->nheld], line, len);
+	f->held[f->nheld++][len] = '\0';
 }
 
 static int
-on_record(json_t *rec, const struct thoth_where *where, void *arg)
+on_lines(const char *lines, size_t len, size_t n, void *arg)
 {
 	struct filter *f = arg;
+	const char *p, *nl;
 
-	(void)where;
-	if (!thoth_spec_match(f->spec, rec))
-		return (0);
-	f->matched++;
+	f->matched += n;
 	if (!f->hold)
-		return (emit(f, rec));
-	hold(f, rec);
+		return (emit(f, lines, len, n));
+	for (p = lines; p < lines + len; p = nl + 1) {
+		nl = memchr(p, '\n', (size_t)(lines + len - p));
+		hold(f, p, (size_t)(nl - p) + 1);
+	}
 	return (0);
 }
 
@@ -87,15 +112,13 @@ scan_index(struct filter *f)
 {
 	struct thoth_store *st;
 	struct thoth_index *ix;
-	int64_t lo, hi;
 	int rv = 0;
 
 	if ((st = thoth_store_open(NULL)) == NULL)
 		errx(THOTH_EXIT_FAIL, "%s", thoth_errbuf);
 	if ((ix = thoth_index_open(st, NULL)) == NULL)
 		errx(THOTH_EXIT_FAIL, "%s", thoth_errbuf);
-	thoth_spec_time_range(f->spec, &lo, &hi);
-	if (thoth_index_scan(ix, lo, hi, on_record, f) != 0) {
+	if (thoth_index_filter(ix, f->spec, on_lines, f) != 0) {
 		warnx("%s", thoth_errbuf);
 		rv = 1;
 	}
@@ -122,8 +145,8 @@ finish(struct filter *f, int failed, int need_match)
 		free(list);
 		return (THOTH_EXIT_FAIL);
 	}
-	for (i = 0; i < json_array_size(f->held); i++)
-		if (emit(f, json_array_get(f->held, i)))
+	for (i = 0; i < f->nheld; i++)
+		if (emit(f, f->held[i], strlen(f->held[i]), 1))
 			break;
 	if (failed)
 		return (THOTH_EXIT_FAIL);
@@ -157,7 +180,7 @@ read_ids(struct thoth_spec *spec, int from_index, int nfiles, char **files)
 int
 main(int argc, char **argv)
 {
-	struct filter f = { .held = json_array() };
+	struct filter f = { .limit = -1 };
 	char **files = thoth_xmalloc(sizeof (char *) * (size_t)argc);
 	int c, nfiles = 0, from_index = 0, need_match = 0, failed, rv;
 	size_t i;
@@ -190,11 +213,14 @@ main(int argc, char **argv)
 	if (from_index)
 		failed = scan_index(&f);
 	else
-		failed = thoth_records(nfiles, files, on_record, &f);
+		failed = thoth_filter_records(f.spec, nfiles, files, on_lines,
+		    &f);
 	rv = finish(&f, failed, need_match);
 	for (i = 0; i < f.nids; i++)
 		free(f.ids[i]);
-	json_decref(f.held);
+	for (i = 0; i < f.nheld; i++)
+		free(f.held[i]);
+	free(f.held);
 	thoth_spec_free(f.spec);
 	free(files);
 	return (rv);

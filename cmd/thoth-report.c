@@ -42,23 +42,6 @@ usage(void)
 }
 
 static int
-on_count(json_t *rec, const struct thoth_where *where, void *arg)
-{
-	struct report *r = arg;
-	const json_t *v = thoth_json_path(rec, r->fields[0]);
-	char *key = v != NULL ? thoth_json_scalar(v) : thoth_xstrdup("undefined");
-	json_t *n = json_object_get(r->counts, key);
-
-	(void)where;
-	if (n != NULL)
-		json_integer_set(n, json_integer_value(n) + 1);
-	else
-		json_object_set_new(r->counts, key, json_integer(1));
-	free(key);
-	return (0);
-}
-
-static int
 cmp_count(const void *a, const void *b)
 {
 	const struct count *x = a, *y = b;
@@ -195,7 +178,8 @@ main(int argc, char **argv)
 		print_header(&r);
 		failed = thoth_records(nfiles, files, on_row, &r);
 	} else {
-		failed = thoth_records(nfiles, files, on_count, &r);
+		failed = thoth_count_records(r.fields[0], nfiles, files,
+		    r.counts);
 		print_counts(r.counts);
 	}
 	json_decref(r.counts);

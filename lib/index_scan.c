@@ -1,6 +1,9 @@
 /*
  * index_scan.c - reading the index in time order, and rewriting it
- * whole (compaction, rebuild from the store).
+ * whole (compaction, rebuild from the store).  thoth_index_scan is the
+ * reference reader, one jansson record at a time; thoth_index_filter
+ * (scan_index.c) gives the same lines much faster, and compaction uses
+ * it.
  */
 #include <err.h>
 #include <errno.h>
@@ -11,15 +14,12 @@
 
 #include "store_impl.h"
 #include "index_impl.h"
+#include "scan_impl.h"
 
-struct journal {
-	json_t *latest;		/* id -> record, last line wins */
-	json_t **sorted;	/* the same records by time */
-	size_t n, next;
-};
+#define rec_time index_rec_time
 
-static json_int_t
-rec_time(const json_t *rec)
+json_int_t
+index_rec_time(const json_t *rec)
 {
 	return (json_integer_value(json_object_get(rec, "time")));
 }
@@ -34,8 +34,8 @@ by_time(const void *a, const void *b)
 }
 
 /* Whole lines only: a last line without '\n' is a torn append. */
-static void
-journal_load(FILE *fp, struct journal *j)
+void
+index_journal_load(FILE *fp, struct journal *j)
 {
 	char *line = NULL;
 	size_t cap = 0, lineno = 0;
@@ -70,6 +70,13 @@ journal_load(FILE *fp, struct journal *j)
 	qsort(j->sorted, j->n, sizeof (json_t *), by_time);
 }
 
+void
+index_journal_free(struct journal *j)
+{
+	free(j->sorted);
+	json_decref(j->latest);
+}
+
 /* Emits journal records older than limit (all when limit is NULL). */
 static int
 journal_emit(struct journal *j, const json_t *limit, thoth_record_fn fn,
@@ -98,7 +105,7 @@ thoth_index_scan(struct thoth_index *ix, int64_t lo, int64_t hi,
 	(void)lo; (void)hi;	/* every record is read; the spec decides */
 	if (index_open_pair(ix, &base, &jfp) != 0)
 		return (-1);
-	journal_load(jfp, &j);
+	index_journal_load(jfp, &j);
 	while (rv >= 0 && rv != 1 && base != NULL &&
 	    (len = getline(&line, &cap, base)) > 0) {
 		w.line++;
@@ -117,8 +124,7 @@ thoth_index_scan(struct thoth_index *ix, int64_t lo, int64_t hi,
 	if (rv == 0)
 		rv = journal_emit(&j, NULL, fn, arg, &w);
 	free(line);
-	free(j.sorted);
-	json_decref(j.latest);
+	index_journal_free(&j);
 	if (base != NULL)
 		fclose(base);
 	if (jfp != NULL)
@@ -127,10 +133,10 @@ thoth_index_scan(struct thoth_index *ix, int64_t lo, int64_t hi,
 }
 
 static int
-write_line(json_t *rec, const struct thoth_where *w, void *arg)
+write_lines(const char *lines, size_t len, size_t n, void *arg)
 {
-	(void)w;
-	return (thoth_json_print(arg, rec));
+	(void)n;
+	return (fwrite(lines, 1, len, arg) == len ? 0 : -1);
 }
 
 static char *
@@ -183,11 +189,14 @@ index_journal_restart(struct thoth_index *ix, off_t from)
 	return (rv);
 }
 
+/* Every record into a new base; its block summary is made at once, so
+ * that readers with a time range need not make it. */
 int
 thoth_index_compact(struct thoth_index *ix)
 {
 	char *path = ix_path(ix, "base.ndjson");
 	char *tmp = thoth_xasprintf("%s.tmp.%ld", path, (long)getpid());
+	struct thoth_spec *all = thoth_spec_parse(0, NULL);
 	int held = ix->locked, rv = -1;
 	FILE *out;
 
@@ -197,7 +206,9 @@ thoth_index_compact(struct thoth_index *ix)
 		thoth_fail("%s: %s", tmp, strerror(errno));
 		goto unlock;
 	}
-	if (thoth_index_scan(ix, INT64_MIN, INT64_MAX, write_line, out) != 0) {
+	if (thoth_index_filter(ix, all, write_lines, out) != 0 || ferror(out)) {
+		if (ferror(out))
+			thoth_fail("%s: %s", tmp, strerror(errno));
 		fclose(out);
 		(void) unlink(tmp);
 		goto unlock;
@@ -207,7 +218,10 @@ thoth_index_compact(struct thoth_index *ix)
 unlock:
 	if (!held)
 		thoth_index_unlock(ix);
+	if (rv == 0)	/* derived from the base alone: no lock needed */
+		(void) index_sidecar_build(ix);
 out:
+	thoth_spec_free(all);
 	free(tmp);
 	free(path);
 	return (rv);

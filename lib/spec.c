@@ -12,8 +12,8 @@
  *	dump=stdin	the id is one of those read by thoth_spec_add_ids
  *
  * Everything is checked while parsing, so that a bad spec fails before
- * any input is read.  Matching is behind thoth_spec_match so that a
- * faster matcher over raw lines can replace it without touching tools.
+ * any input is read.  thoth_spec_match is the reference matcher, on
+ * jansson records; scan_spec.c matches canonical raw lines the same way.
  */
 #include <err.h>
 #include <errno.h>
@@ -22,29 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "thoth.h"
+#include "spec_impl.h"
 
 #define MAX_SHOWN	40	/* bytes of a bad id line quoted in errors */
-
-struct token {
-	char *name;		/* path components, NUL-separated */
-	size_t ncomp;
-	char *value;		/* pattern; NULL for "undefined" */
-	int literal;		/* value has no glob characters */
-};
-
-struct thoth_spec {
-	struct token *toks;
-	size_t ntoks;
-	char *prefix;		/* the id token, or NULL */
-	long limit;		/* -1 if none */
-	int want_stdin;		/* dump=stdin */
-	int timed;		/* mtime= or otime= given */
-	int64_t lo, hi;		/* uploaded in [lo, hi) */
-	char **ids;		/* from dump=stdin, sorted */
-	size_t nids, idcap;
-	uint64_t idlens;	/* bit n set: some id is n digits long */
-};
 
 /* "a.b.c" into "a\0b\0c"; empty components are an error. */
 static int
@@ -172,7 +152,14 @@ parse_token(struct thoth_spec *spec, const char *arg)
 	spec->ntoks++;
 	if (strcmp(value, "undefined") != 0) {
 		t->value = thoth_xstrdup(value);
-		t->literal = strpbrk(value, "*?[\\") == NULL;
+		t->vlen = strlen(value);
+		t->kind = strpbrk(value, "*?[\\") == NULL ? PAT_LITERAL :
+		    strpbrk(value, "?[\\") == NULL ? PAT_STARS : PAT_FNMATCH;
+		if (t->kind == PAT_STARS) {
+			t->pre = strcspn(value, "*");
+			t->suf = t->vlen - 1 - (size_t)(strrchr(value, '*') -
+			    value);
+		}
 	}
 	return (0);
 }
@@ -216,6 +203,64 @@ thoth_spec_free(struct thoth_spec *spec)
 	free(spec);
 }
 
+/* memmem(3) for the short strings of records: no setup per call. */
+static const char *
+find(const char *s, size_t n, const char *w, size_t m)
+{
+	const char *p = s, *end = s + n;
+
+	if (m == 0)
+		return (s);
+	while (n >= m && (p = memchr(p, w[0], (size_t)(end - p) - m + 1))
+	    != NULL) {
+		if (memcmp(p + 1, w + 1, m - 1) == 0)
+			return (p);
+		p++;
+		if ((size_t)(end - p) < m)
+			break;
+	}
+	return (NULL);
+}
+
+/* Pattern made of literal parts and '*': what fnmatch(3) with no flags
+ * decides in the C locale, the parts in between found leftmost first. */
+static int
+stars_match(const struct token *t, const char *s, size_t n)
+{
+	const char *pat = t->value, *seg, *end, *hit;
+	const char *last = pat + t->vlen - t->suf - 1;
+	size_t len;
+
+	if (n < t->pre + t->suf || memcmp(s, pat, t->pre) != 0 ||
+	    memcmp(s + n - t->suf, last + 1, t->suf) != 0)
+		return (0);
+	s += t->pre;
+	n -= t->pre + t->suf;
+	for (seg = pat + t->pre + 1; seg < last; seg = end + 1) {
+		end = memchr(seg, '*', (size_t)(last - seg) + 1);
+		if ((len = (size_t)(end - seg)) == 0)
+			continue;
+		if ((hit = find(s, n, seg, len)) == NULL)
+			return (0);
+		n -= (size_t)(hit - s) + len;
+		s = hit + len;
+	}
+	return (1);
+}
+
+int
+spec_value_match(const struct token *t, const char *s, size_t n)
+{
+	switch (t->kind) {
+	case PAT_LITERAL:
+		return (n == t->vlen && memcmp(s, t->value, n) == 0);
+	case PAT_STARS:
+		return (stars_match(t, s, n));
+	default:
+		return (fnmatch(t->value, s, 0) == 0);
+	}
+}
+
 /* Does the value v at the end of a path match t's pattern? */
 static int
 value_match(const struct token *t, const json_t *v)
@@ -233,7 +278,7 @@ value_match(const struct token *t, const json_t *v)
 		s = buf;
 	} else
 		s = text = thoth_json_line(v);
-	if (t->literal)
+	if (t->kind == PAT_LITERAL)
 		rv = strcmp(s, t->value) == 0;
 	else
 		rv = fnmatch(t->value, s, 0) == 0;
@@ -299,8 +344,8 @@ cmp_str(const void *a, const void *b)
 }
 
 /* Is some id read from stdin a prefix of id? One lookup per length. */
-static int
-ids_match(const struct thoth_spec *spec, const char *id)
+int
+spec_ids_match(const struct thoth_spec *spec, const char *id)
 {
 	char buf[THOTH_ID_LEN + 1], *key = buf;
 	size_t n;
@@ -331,7 +376,7 @@ thoth_spec_match(const struct thoth_spec *spec, const json_t *rec)
 		if (spec->prefix != NULL &&
 		    strncmp(id, spec->prefix, strlen(spec->prefix)) != 0)
 			return (0);
-		if (spec->want_stdin && !ids_match(spec, id))
+		if (spec->want_stdin && !spec_ids_match(spec, id))
 			return (0);
 	}
 	for (i = 0; i < spec->ntoks; i++)

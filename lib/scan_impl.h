@@ -1,0 +1,138 @@
+/*
+ * scan_impl.h - the fast record loop's private parts (lib/scan*.c,
+ * lib/spec.c, lib/index_scan.c).
+ *
+ * A line is first checked by scan_line: if it is a JSON object exactly
+ * as jansson would print it (compact, canonical escapes and integers,
+ * valid UTF-8, no duplicate keys), the line itself is the record and
+ * the fields a spec names are read straight from it.  Any other line is
+ * handed to jansson, the reference, so that results never differ.
+ */
+#ifndef THOTH_SCAN_IMPL_H
+#define THOTH_SCAN_IMPL_H
+
+#include <stdint.h>
+#include "thoth.h"
+
+/* scan.c: canonical lines and their values. */
+enum { SV_STR, SV_NUM, SV_TRUE, SV_FALSE, SV_NULL, SV_OBJ, SV_ARR };
+
+struct scan_val {
+	const char *p;		/* raw JSON text (a string's quotes included) */
+	uint32_t len;
+	uint8_t type;		/* SV_* */
+	uint8_t esc;		/* a string with backslash escapes */
+};
+
+#define SCAN_MAXKEYS	64	/* top-level fields read at once */
+
+struct scan_rec {
+	const char *line;
+	size_t len;
+	int n;
+	struct scan_val key[SCAN_MAXKEYS];	/* contents, without quotes */
+	struct scan_val val[SCAN_MAXKEYS];
+};
+
+/* 0 if line is canonical (r then describes it), -1 if jansson must decide. */
+int scan_line(struct scan_rec *r, const char *line, size_t len);
+/* The top-level field key (n bytes): 1 found, 0 absent. */
+int scan_get(const struct scan_rec *r, const char *key, size_t n,
+    struct scan_val *v);
+/* The field key of the object obj: 1 found, 0 absent (or not an object). */
+int scan_obj_get(const struct scan_val *obj, const char *key, size_t n,
+    struct scan_val *v);
+/* Array elements: *cur NULL to start; 1 with the next one in v, 0 at the end. */
+int scan_arr_next(const struct scan_val *arr, const char **cur,
+    struct scan_val *v);
+/* A string's contents, unescaped, into buf (cap bytes); length, or -1
+ * when it does not fit. */
+long scan_str(const struct scan_val *v, char *buf, size_t cap);
+int64_t scan_int(const struct scan_val *v);	/* an SV_NUM */
+/* The value thoth_json_path(rec, path) finds, on a canonical line. */
+int scan_path(const struct scan_rec *r, const char *path, struct scan_val *v);
+/* "id" when it is a dump id (thoth_record_id), else NULL; not terminated. */
+const char *scan_id(const struct scan_rec *r);
+
+/* scan_run.c: lines of a file, in chunks, on every core, in order. */
+enum { SCAN_WARN, SCAN_TIME };
+
+struct scan_ev {		/* something at a point of a chunk's output */
+	int kind;
+	size_t off, nrec;	/* output bytes and lines before it */
+	size_t line;		/* SCAN_WARN: line number within the chunk */
+	char *msg;		/* SCAN_WARN: said after "name:line: " */
+	int64_t key;		/* SCAN_TIME: a base record's "time" */
+};
+
+struct scan_out {		/* what a worker made of one chunk */
+	char *buf;
+	size_t len, cap, nrec;	/* output, and how many lines it holds */
+	struct scan_ev *ev;
+	size_t nev, evcap;
+	size_t nlines;		/* input lines so far (the current one's number) */
+	int64_t runmax;		/* for SCAN_TIME events (scan_index.c) */
+};
+
+struct scan_ops {
+	/* Per worker thread: a context made and, in the main thread after
+	 * the workers are done, given back. */
+	void *(*wnew)(void *arg);
+	void (*wfree)(void *arg, void *wctx);
+	/* One line, without its '\n', in a worker. */
+	void (*line)(void *arg, void *wctx, struct scan_out *out,
+	    const char *s, size_t len);
+	/* Each chunk's output, in input order, in the main thread; line0
+	 * is the number of lines before the chunk.  1 stops reading. */
+	int (*consume)(void *arg, struct scan_out *out, size_t line0);
+};
+
+struct scan_seg {		/* lines starting in [start, end) */
+	size_t start, end;
+	size_t line0;		/* lines before start */
+};
+
+/* Reads fd (any file; regular files are mapped) from its offset.  Returns
+ * 1 if consume stopped it, 0 at the end, -1 on a read error (errno). */
+int scan_fd(int fd, const struct scan_ops *ops, void *arg);
+/* The segments of a mapped file; with torn set, a last line without
+ * '\n' is left out.  Returns 1 if stopped, else 0. */
+int scan_map(const char *base, size_t size, const struct scan_seg *segs,
+    size_t nsegs, int torn, const struct scan_ops *ops, void *arg);
+/* Helpers for workers and consumers. */
+void scan_put(struct scan_out *out, const char *s, size_t len); /* + '\n' */
+void scan_bytes(struct scan_out *out, const void *p, size_t len);
+void scan_warn(struct scan_out *out, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void scan_time(struct scan_out *out, int64_t key);
+/* Gives out's lines to fn and prints its warnings as "name:line: msg",
+ * in order.  1 if fn said stop. */
+int scan_deliver(const struct scan_out *out, const char *name, size_t line0,
+    thoth_lines_fn fn, void *arg, int *failed);
+int scan_reference(void);	/* THOTH_SCAN=jansson: the slow path */
+
+/* scan_spec.c: spec matching on canonical lines (1, 0, -1 undecided). */
+int scan_spec_match(const struct thoth_spec *spec, const struct scan_rec *r);
+
+/* index_scan.c: the journal, for scan_index.c. */
+struct journal {
+	json_t *latest;		/* id -> record, last line wins */
+	json_t **sorted;	/* the same records by time */
+	size_t n, next;
+};
+void index_journal_load(FILE *fp, struct journal *j);
+void index_journal_free(struct journal *j);
+json_int_t index_rec_time(const json_t *rec);
+
+/* scan_sidecar.c: base.ndjson.idx, base.ndjson summed up by blocks.
+ * The segments of the base (fd, mapped) that may hold records matching
+ * a time range [lo, hi) on "uploaded", or NULL if all must be read;
+ * journal: the journal is not empty.  Made and saved when missing or
+ * stale. */
+struct scan_seg *index_sidecar_segments(struct thoth_index *ix, int fd,
+    const char *map, size_t size, int64_t lo, int64_t hi, int journal,
+    size_t *nsegs);
+/* Remakes it for the current base, after a rewrite.  0 or -1. */
+int index_sidecar_build(struct thoth_index *ix);
+
+#endif

@@ -1,0 +1,266 @@
+/*
+ * scan_index.c - thoth_index_filter: thoth_index_scan's records, in its
+ * order, matched in place on every core.
+ *
+ * thoth_index_scan emits a journal record J just before the first base
+ * record R (in file order, not replaced by the journal) whose "time" is
+ * at least J's.  That R is always one whose time exceeds every earlier
+ * time of its chunk, so workers mark those records (SCAN_TIME events)
+ * and the main thread, consuming chunks in order, slips the journal's
+ * matching records in at the marks.  With a time range, whole blocks of
+ * the base are skipped by their summary (scan_sidecar.c) where that
+ * cannot change what is printed.
+ */
+#include <err.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "index_impl.h"
+#include "scan_impl.h"
+
+struct ixjob {
+	const struct thoth_spec *spec;
+	struct journal j;
+	char *ids;		/* the journal's ids, 32 bytes each, sorted */
+	thoth_lines_fn fn;
+	void *arg;
+	char *name;		/* .../base.ndjson, for warnings */
+};
+
+static int
+cmp_id(const void *a, const void *b)
+{
+	return (memcmp(a, b, THOTH_ID_LEN));
+}
+
+static int
+in_journal(const struct ixjob *job, const char *id)
+{
+	return (job->j.n > 0 && bsearch(id, job->ids, job->j.n, THOTH_ID_LEN,
+	    cmp_id) != NULL);
+}
+
+static void
+time_mark(const struct ixjob *job, struct scan_out *out, int64_t key)
+{
+	if (job->j.n > 0 && (key > out->runmax || out->runmax == INT64_MIN)) {
+		scan_time(out, key);
+		out->runmax = key;
+	}
+}
+
+/* A base line as thoth_index_scan reads it (no duplicate check). */
+static void
+slow_line(struct ixjob *job, struct scan_out *out, const char *s, size_t len)
+{
+	json_t *rec = json_loadb(s, len, 0, NULL);
+	const char *id = thoth_record_id(rec);
+	char *text;
+
+	if (id == NULL)
+		scan_warn(out, "bad record skipped");
+	else if (!in_journal(job, id)) {
+		time_mark(job, out, index_rec_time(rec));
+		if (thoth_spec_match(job->spec, rec)) {
+			text = thoth_json_line(rec);
+			scan_put(out, text, strlen(text));
+			free(text);
+		}
+	}
+	json_decref(rec);
+}
+
+static void
+base_line(void *arg, void *wctx, struct scan_out *out, const char *s,
+    size_t len)
+{
+	struct ixjob *job = arg;
+	struct scan_rec *r = wctx;
+	struct scan_val t;
+	const char *id;
+
+	if (scan_line(r, s, len) != 0 || (id = scan_id(r)) == NULL) {
+		slow_line(job, out, s, len);
+		return;
+	}
+	if (in_journal(job, id))
+		return;
+	time_mark(job, out, scan_get(r, "time", 4, &t) && t.type == SV_NUM ?
+	    scan_int(&t) : 0);
+	if (scan_spec_match(job->spec, r))
+		scan_put(out, s, len);
+}
+
+/* Journal records up to time key, those matching; 1 if fn stopped. */
+static int
+journal_flush(struct ixjob *job, int64_t key)
+{
+	struct journal *j = &job->j;
+	json_t *rec;
+	char *text, *line;
+	int rv = 0;
+
+	while (rv == 0 && j->next < j->n &&
+	    index_rec_time(j->sorted[j->next]) <= key) {
+		rec = j->sorted[j->next++];
+		if (!thoth_spec_match(job->spec, rec))
+			continue;
+		text = thoth_json_line(rec);
+		line = thoth_xasprintf("%s\n", text);
+		rv = job->fn(line, strlen(line), 1, job->arg);
+		free(line);
+		free(text);
+	}
+	return (rv);
+}
+
+static int
+base_consume(void *arg, struct scan_out *out, size_t line0)
+{
+	struct ixjob *job = arg;
+	size_t i, off = 0, nrec = 0, end, endrec;
+	const struct scan_ev *ev;
+
+	for (i = 0; i <= out->nev; i++) {
+		ev = i < out->nev ? &out->ev[i] : NULL;
+		end = ev != NULL ? ev->off : out->len;
+		endrec = ev != NULL ? ev->nrec : out->nrec;
+		if (endrec > nrec && job->fn(out->buf + off, end - off,
+		    endrec - nrec, job->arg))
+			return (1);
+		off = end;
+		nrec = endrec;
+		if (ev != NULL && ev->kind == SCAN_WARN)
+			warnx("%s:%zu: %s", job->name, line0 + ev->line,
+			    ev->msg);
+		if (ev != NULL && ev->kind == SCAN_TIME &&
+		    journal_flush(job, ev->key))
+			return (1);
+	}
+	return (0);
+}
+
+static void *
+new_rec(void *arg)
+{
+	(void)arg;
+	return (thoth_xmalloc(sizeof (struct scan_rec)));
+}
+
+static void
+free_rec(void *arg, void *wctx)
+{
+	(void)arg;
+	free(wctx);
+}
+
+static void
+load_ids(struct ixjob *job)
+{
+	const char *id;
+	json_t *v;
+	size_t i = 0;
+
+	job->ids = thoth_xmalloc(job->j.n * THOTH_ID_LEN);
+	json_object_foreach(job->j.latest, id, v)
+		memcpy(job->ids + THOTH_ID_LEN * i++, id, THOTH_ID_LEN);
+	qsort(job->ids, job->j.n, THOTH_ID_LEN, cmp_id);
+}
+
+/* The base, mapped, in segments (all of it, or what the time range
+ * needs); 1 if stopped. */
+static int
+scan_base(struct thoth_index *ix, struct ixjob *job, FILE *base)
+{
+	static const struct scan_ops ops = { new_rec, free_rec, base_line,
+	    base_consume };
+	struct scan_seg whole, *segs = &whole;
+	size_t nsegs = 1;
+	struct stat sb;
+	int64_t lo, hi;
+	void *map;
+	int rv;
+
+	if (fstat(fileno(base), &sb) != 0 || sb.st_size == 0)
+		return (0);
+	map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE,
+	    fileno(base), 0);
+	if (map == MAP_FAILED)
+		return (thoth_fail("%s: mmap: %s", job->name, strerror(errno)));
+	whole.start = whole.line0 = 0;
+	whole.end = (size_t)sb.st_size;
+	thoth_spec_time_range(job->spec, &lo, &hi);
+	if (lo != INT64_MIN || hi != INT64_MAX)
+		segs = index_sidecar_segments(ix, fileno(base), map,
+		    (size_t)sb.st_size, lo, hi, job->j.n > 0, &nsegs);
+	if (segs == NULL) {
+		segs = &whole;
+		nsegs = 1;
+	}
+	rv = scan_map(map, (size_t)sb.st_size, segs, nsegs, 1, &ops, job);
+	if (segs != &whole)
+		free(segs);
+	munmap(map, (size_t)sb.st_size);
+	return (rv);
+}
+
+struct ref {
+	const struct thoth_spec *spec;
+	thoth_lines_fn fn;
+	void *arg;
+};
+
+static int
+ref_match(json_t *rec, const struct thoth_where *where, void *arg)
+{
+	struct ref *r = arg;
+	char *text, *line;
+	int rv;
+
+	(void)where;
+	if (!thoth_spec_match(r->spec, rec))
+		return (0);
+	text = thoth_json_line(rec);
+	line = thoth_xasprintf("%s\n", text);
+	rv = r->fn(line, strlen(line), 1, r->arg);
+	free(line);
+	free(text);
+	return (rv);
+}
+
+int
+thoth_index_filter(struct thoth_index *ix, const struct thoth_spec *spec,
+    thoth_lines_fn fn, void *arg)
+{
+	struct ixjob job = { .spec = spec, .fn = fn, .arg = arg };
+	struct ref ref = { spec, fn, arg };
+	FILE *base, *jfp;
+	int64_t lo, hi;
+	int rv = 0;
+
+	if (scan_reference()) {
+		thoth_spec_time_range(spec, &lo, &hi);
+		return (thoth_index_scan(ix, lo, hi, ref_match, &ref));
+	}
+	if (index_open_pair(ix, &base, &jfp) != 0)
+		return (-1);
+	index_journal_load(jfp, &job.j);
+	load_ids(&job);
+	job.name = thoth_xasprintf("%s/base.ndjson", thoth_index_dir(ix));
+	if (base != NULL)
+		rv = scan_base(ix, &job, base);
+	if (rv == 0)
+		rv = journal_flush(&job, INT64_MAX);
+	free(job.name);
+	free(job.ids);
+	index_journal_free(&job.j);
+	if (base != NULL)
+		fclose(base);
+	if (jfp != NULL)
+		fclose(jfp);
+	return (rv < 0 ? -1 : 0);
+}

@@ -1,0 +1,389 @@
+/*
+ * scan_sidecar.c - base.ndjson.idx: the base summed up by blocks, so
+ * that a time range reads a few blocks, whatever the size of the index.
+ *
+ * A block holds the lines starting in 64 KiB of the base; its entry
+ * gives the offset and number of its first line, the least and greatest
+ * time a spec's mtime/otime compares ("uploaded", else "time"), and
+ * whether some line is a bad record (which the scan must still report).
+ * Every 256 blocks are summed up again, so that a range looks at a few
+ * hundred entries and the blocks of those that may hold some of it.
+ * The header names the base it describes (device, inode, size, mtime):
+ * a summary of any other file is stale and is made again, by whoever
+ * needs it first (compaction, or a reader).  Skipping blocks changes
+ * nothing printed: no record in them matches, none is reported, and
+ * when the journal is not empty only a base sorted by "time" (noted
+ * here) is skipped in, so journal records keep their place.
+ */
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "index_impl.h"
+#include "scan_impl.h"
+
+#define MAGIC	"THOTHIX2"
+#define BLOCK	(64 << 10)
+#define SUPER	256	/* blocks per entry of the second level */
+
+enum { B_BAD = 1, B_TIMED = 2 };
+
+struct head {
+	char magic[8];
+	uint64_t dev, ino, size;
+	int64_t sec, nsec;
+	uint64_t nblocks;	/* then nsuper entries of SUPER blocks each */
+	uint32_t sorted, block;
+};
+
+struct block {
+	uint64_t off, line0;
+	int64_t min, max;
+	uint32_t flags, pad;
+};
+
+struct line_info {		/* what a worker says of one line */
+	uint64_t off;
+	int64_t mt, key;
+	uint32_t flags;		/* B_BAD, B_TIMED (mt is set) */
+	uint32_t pad;
+};
+
+struct summary {
+	const char *map;	/* the base */
+	struct head h;
+	struct block *b, *sup;
+	size_t cap;
+	int64_t last;
+	void *mapped;		/* the summary file, when loaded */
+	size_t maplen;
+};
+
+/* A line's facts as thoth_index_scan and thoth_spec_match see them. */
+static void
+slow_info(const char *s, size_t len, struct line_info *li)
+{
+	json_t *rec = json_loadb(s, len, 0, NULL);
+	const json_t *v;
+
+	if (thoth_record_id(rec) == NULL) {
+		li->flags = B_BAD;
+	} else {
+		li->key = index_rec_time(rec);
+		if ((v = json_object_get(rec, "uploaded")) == NULL)
+			v = json_object_get(rec, "time");
+		if (json_is_integer(v)) {
+			li->mt = json_integer_value(v);
+			li->flags = B_TIMED;
+		}
+	}
+	json_decref(rec);
+}
+
+static void
+info_line(void *arg, void *wctx, struct scan_out *out, const char *s,
+    size_t len)
+{
+	struct summary *sum = arg;
+	struct scan_rec *r = wctx;
+	struct line_info li = { (uint64_t)(s - sum->map), 0, 0, 0, 0 };
+	struct scan_val v;
+
+	if (scan_line(r, s, len) != 0 || scan_id(r) == NULL) {
+		slow_info(s, len, &li);
+	} else {
+		if (scan_get(r, "time", 4, &v) && v.type == SV_NUM)
+			li.key = scan_int(&v);
+		if ((scan_get(r, "uploaded", 8, &v) ||
+		    scan_get(r, "time", 4, &v)) && v.type == SV_NUM) {
+			li.mt = scan_int(&v);
+			li.flags = B_TIMED;
+		}
+	}
+	scan_bytes(out, &li, sizeof (li));
+}
+
+static int
+info_consume(void *arg, struct scan_out *out, size_t line0)
+{
+	struct summary *sum = arg;
+	const struct line_info *li = (const void *)out->buf;
+	size_t k, n = out->len / sizeof (*li);
+	struct block *b;
+
+	for (k = 0; k < n; k++, li++) {
+		b = sum->h.nblocks > 0 ? &sum->b[sum->h.nblocks - 1] : NULL;
+		if (b == NULL || b->off / BLOCK != li->off / BLOCK) {
+			if (sum->h.nblocks == sum->cap) {
+				sum->cap = sum->cap ? 2 * sum->cap : 1024;
+				sum->b = realloc(sum->b, sum->cap * sizeof (*b));
+				if (sum->b == NULL)
+					err(THOTH_EXIT_FAIL, "out of memory");
+			}
+			b = &sum->b[sum->h.nblocks++];
+			memset(b, 0, sizeof (*b));
+			b->off = li->off;
+			b->line0 = line0 + k;
+			b->min = INT64_MAX;
+			b->max = INT64_MIN;
+		}
+		b->flags |= li->flags;
+		if (li->flags & B_BAD)
+			continue;
+		if (li->key < sum->last)
+			sum->h.sorted = 0;
+		sum->last = li->key;
+		if (li->flags & B_TIMED) {
+			b->min = li->mt < b->min ? li->mt : b->min;
+			b->max = li->mt > b->max ? li->mt : b->max;
+		}
+	}
+	return (0);
+}
+
+static size_t
+nsuper(const struct head *h)
+{
+	return ((size_t)(h->nblocks + SUPER - 1) / SUPER);
+}
+
+/* The second level, from the blocks. */
+static void
+make_supers(struct summary *sum)
+{
+	size_t i, n = nsuper(&sum->h);
+	struct block *s, *b;
+
+	sum->sup = thoth_xmalloc((n ? n : 1) * sizeof (*s));
+	for (i = 0; i < sum->h.nblocks; i++) {
+		b = &sum->b[i];
+		s = &sum->sup[i / SUPER];
+		if (i % SUPER == 0) {
+			*s = *b;
+			continue;
+		}
+		s->flags |= b->flags;
+		s->min = b->min < s->min ? b->min : s->min;
+		s->max = b->max > s->max ? b->max : s->max;
+	}
+}
+
+static void *
+new_rec(void *arg)
+{
+	(void)arg;
+	return (thoth_xmalloc(sizeof (struct scan_rec)));
+}
+
+static void
+free_rec(void *arg, void *wctx)
+{
+	(void)arg;
+	free(wctx);
+}
+
+static void
+identify(struct head *h, const struct stat *sb)
+{
+	memset(h, 0, sizeof (*h));
+	memcpy(h->magic, MAGIC, sizeof (h->magic));
+	h->dev = (uint64_t)sb->st_dev;
+	h->ino = (uint64_t)sb->st_ino;
+	h->size = (uint64_t)sb->st_size;
+	h->sec = (int64_t)sb->st_mtim.tv_sec;
+	h->nsec = (int64_t)sb->st_mtim.tv_nsec;
+	h->block = BLOCK;
+}
+
+/* Reads the whole base; 0 or -1. */
+static int
+build(struct summary *sum, const char *map, size_t size)
+{
+	static const struct scan_ops ops = { new_rec, free_rec, info_line,
+	    info_consume };
+	struct scan_seg whole = { 0, size, 0 };
+
+	sum->map = map;
+	sum->h.sorted = 1;
+	sum->last = INT64_MIN;
+	if (scan_map(map, size, &whole, 1, 1, &ops, sum) != 0)
+		return (-1);
+	make_supers(sum);
+	return (0);
+}
+
+static int
+save(const char *path, const struct summary *sum)
+{
+	char *tmp = thoth_xasprintf("%s.tmp.%ld", path, (long)getpid());
+	size_t n = sum->h.nblocks * sizeof (struct block);
+	size_t ns = nsuper(&sum->h) * sizeof (struct block);
+	int fd, rv = -1;
+
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0644)) < 0)
+		goto out;
+	if (write(fd, &sum->h, sizeof (sum->h)) == sizeof (sum->h) &&
+	    write(fd, sum->b, n) == (ssize_t)n &&
+	    write(fd, sum->sup, ns) == (ssize_t)ns && fsync(fd) == 0 &&
+	    close(fd) == 0 && rename(tmp, path) == 0)
+		rv = 0;
+	else
+		(void) unlink(tmp);
+out:
+	free(tmp);
+	return (rv);
+}
+
+/* The saved summary if it is of this very base (mapped, not copied:
+ * a range reads only some of it); 0, or -1. */
+static int
+load(const char *path, const struct head *want, struct summary *sum)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	const struct head *h;
+	struct stat sb;
+	void *map;
+
+	if (fd < 0)
+		return (-1);
+	if (fstat(fd, &sb) != 0 || (size_t)sb.st_size < sizeof (*h) ||
+	    (map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd,
+	    0)) == MAP_FAILED) {
+		close(fd);
+		return (-1);
+	}
+	close(fd);
+	h = map;
+	if (memcmp(want, h, offsetof(struct head, nblocks)) != 0 ||
+	    h->block != BLOCK || h->nblocks > SIZE_MAX / 64 ||
+	    (size_t)sb.st_size != sizeof (*h) + (h->nblocks + nsuper(h)) *
+	    sizeof (struct block)) {
+		munmap(map, (size_t)sb.st_size);
+		return (-1);
+	}
+	sum->h = *h;
+	sum->b = (struct block *)(h + 1);
+	sum->sup = sum->b + h->nblocks;
+	sum->mapped = map;
+	sum->maplen = (size_t)sb.st_size;
+	return (0);
+}
+
+static void
+summary_free(struct summary *sum)
+{
+	if (sum->mapped != NULL) {
+		munmap(sum->mapped, sum->maplen);
+	} else {
+		free(sum->b);
+		free(sum->sup);
+	}
+	sum->mapped = NULL;
+	sum->b = sum->sup = NULL;
+}
+
+/* The summary of the base open as fd, from the file or made now. */
+static int
+summary(struct thoth_index *ix, int fd, const char *map, size_t size,
+    struct summary *sum)
+{
+	char *path = thoth_xasprintf("%s/base.ndjson.idx", thoth_index_dir(ix));
+	struct head want;
+	struct stat sb;
+	int rv = -1;
+
+	memset(sum, 0, sizeof (*sum));
+	if (fstat(fd, &sb) != 0)
+		goto out;
+	identify(&want, &sb);
+	if ((rv = load(path, &want, sum)) == 0)
+		goto out;
+	sum->h = want;
+	if ((rv = build(sum, map, size)) == 0)
+		(void) save(path, sum);	/* read-only index: next time again */
+out:
+	free(path);
+	return (rv);
+}
+
+/* Can no line of b hold a record that the scan must show? */
+static int
+skippable(const struct block *b, int64_t lo, int64_t hi)
+{
+	return (!(b->flags & B_BAD) && (!(b->flags & B_TIMED) ||
+	    b->max < lo || b->min >= hi));
+}
+
+/* Adds block i to the segments, merging it with the last one. */
+static void
+add_block(const struct summary *sum, size_t i, size_t size,
+    struct scan_seg *segs, size_t *n)
+{
+	const struct block *b = &sum->b[i];
+	size_t end = i + 1 < sum->h.nblocks ? sum->b[i + 1].off : size;
+
+	if (*n > 0 && segs[*n - 1].end == b->off) {
+		segs[*n - 1].end = end;
+		return;
+	}
+	segs[*n].start = b->off;
+	segs[*n].end = end;
+	segs[(*n)++].line0 = b->line0;
+}
+
+struct scan_seg *
+index_sidecar_segments(struct thoth_index *ix, int fd, const char *map,
+    size_t size, int64_t lo, int64_t hi, int journal, size_t *nsegs)
+{
+	struct summary sum;
+	struct scan_seg *segs = NULL;
+	size_t i, k, n = 0;
+
+	if (summary(ix, fd, map, size, &sum) != 0 ||
+	    (journal && !sum.h.sorted)) {
+		summary_free(&sum);
+		return (NULL);
+	}
+	segs = thoth_xmalloc((sum.h.nblocks + 1) * sizeof (*segs));
+	for (k = 0; k < nsuper(&sum.h); k++) {
+		if (skippable(&sum.sup[k], lo, hi))
+			continue;
+		for (i = k * SUPER; i < (k + 1) * SUPER && i < sum.h.nblocks;
+		    i++)
+			if (!skippable(&sum.b[i], lo, hi))
+				add_block(&sum, i, size, segs, &n);
+	}
+	summary_free(&sum);
+	*nsegs = n;
+	return (segs);
+}
+
+int
+index_sidecar_build(struct thoth_index *ix)
+{
+	char *path = thoth_xasprintf("%s/base.ndjson", thoth_index_dir(ix));
+	struct summary sum;
+	struct stat sb;
+	void *map;
+	int fd, rv = -1;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		goto out;
+	if (fstat(fd, &sb) == 0 && sb.st_size > 0 &&
+	    (map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd,
+	    0)) != MAP_FAILED) {
+		rv = summary(ix, fd, map, (size_t)sb.st_size, &sum);
+		summary_free(&sum);
+		munmap(map, (size_t)sb.st_size);
+	}
+	close(fd);
+out:
+	free(path);
+	return (rv);
+}
