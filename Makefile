@@ -21,8 +21,13 @@ XLDFLAGS = $(LDFLAGS) $(SAN) -Wl,--as-needed
 LDLIBS = $(shell pkg-config --libs $(PKGS)) -lpthread
 
 TOOLS = $(patsubst cmd/%.c,%,$(wildcard cmd/*.c))
-LIBSRC = $(wildcard lib/*.c)
+# The S3 backend (libcurl) goes only into the tools that talk to the
+# store; the others find an S3 store's index without it (lib/store.c).
+S3SRC = lib/store_s3.c $(filter-out lib/s3_where.c,$(wildcard lib/s3_*.c))
+S3TOOLS = thoth-put thoth-set thoth-store thoth-index thoth-purge
+LIBSRC = $(filter-out $(S3SRC),$(wildcard lib/*.c))
 LIBOBJ = $(patsubst lib/%.c,$(OBJ)/%.o,$(LIBSRC))
+S3OBJ = $(patsubst lib/%.c,$(OBJ)/%.o,$(S3SRC))
 HDR = lib/thoth.h $(wildcard lib/*_impl.h)
 
 OBJ = obj
@@ -38,8 +43,13 @@ $(OBJ)/cmd-%.o: cmd/%.c $(HDR) | $(OBJ)
 	$(CC) $(XCFLAGS) -Ilib -c -o $@ $<
 $(OBJ)/libthoth.a: $(LIBOBJ)
 	rm -f $@; ar rcs $@ $^
+$(OBJ)/libthoth-s3.a: $(S3OBJ)
+	rm -f $@; ar rcs $@ $^
 $(BIN)/thoth-%: $(OBJ)/cmd-thoth-%.o $(OBJ)/libthoth.a | $(BIN)
 	$(CC) $(XCFLAGS) $(XLDFLAGS) -o $@ $^ $(LDLIBS)
+$(addprefix $(BIN)/,$(S3TOOLS)): $(BIN)/thoth-%: $(OBJ)/cmd-thoth-%.o \
+    $(OBJ)/libthoth-s3.a $(OBJ)/libthoth.a | $(BIN)
+	$(CC) $(XCFLAGS) $(XLDFLAGS) -Wl,-u,thoth_store_s3_init -o $@ $^ $(LDLIBS)
 $(addprefix $(BIN)/,$(SCRIPTS)): $(BIN)/%: pipelines/% | $(BIN)
 	cp $< $@
 $(OBJ) $(BIN):

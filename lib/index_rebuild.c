@@ -19,6 +19,7 @@
 
 #include "store_impl.h"
 #include "index_impl.h"
+#include "scan_impl.h"
 
 struct slot {
 	json_int_t time;
@@ -235,6 +236,8 @@ thoth_index_rebuild(struct thoth_index *ix, struct thoth_store *st,
 	index_rebuild_mark(ix, 0);
 	marked = 0;
 	thoth_index_unlock(ix);
+	if (rv == 0)	/* the time-range summary, for the next reader */
+		(void) index_sidecar_build(ix);
 	if (rv == 0 && rb.failed)
 		rv = thoth_fail("some info.json could not be read");
 out:

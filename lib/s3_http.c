@@ -34,16 +34,16 @@ s3_req_new(struct s3 *s3, const char *method, const char *key,
 	r->method = method;
 	r->in_fd = -1;
 	if (s3->virtual_host) {
-		host = strstr(s3->endpoint, "://") + 3;
+		host = strstr(s3->where.endpoint, "://") + 3;
 		r->url = thoth_xasprintf("%.*s%s.%s/%s%s%s",
-		    (int)(host - s3->endpoint), s3->endpoint, s3->bucket, host,
+		    (int)(host - s3->where.endpoint), s3->where.endpoint, s3->where.bucket, host,
 		    enc, q, query != NULL ? query : "");
 	} else {
-		r->url = thoth_xasprintf("%s/%s%s%s%s%s", s3->endpoint,
-		    s3->bucket, okey != NULL ? "/" : "", enc, q,
+		r->url = thoth_xasprintf("%s/%s%s%s%s%s", s3->where.endpoint,
+		    s3->where.bucket, okey != NULL ? "/" : "", enc, q,
 		    query != NULL ? query : "");
 	}
-	r->what = thoth_xasprintf("s3://%s%s%s", s3->bucket,
+	r->what = thoth_xasprintf("s3://%s%s%s", s3->where.bucket,
 	    okey != NULL ? "/" : "", okey != NULL ? okey : "");
 	free(enc);
 	free(okey);

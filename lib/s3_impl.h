@@ -24,10 +24,7 @@
 #define S3_XATTR		"user.thoth.s3"	/* partial download's ETag */
 
 struct s3 {
-	char *endpoint;		/* scheme://host[:port], no '/' at the end */
-	char *bucket;
-	char *prefix;		/* "" or "dir/sub/" */
-	char *region;
+	struct s3_where where;	/* endpoint, bucket, prefix, region */
 	char *key_id, *secret;	/* the secret is never printed */
 	char *token_hdr;	/* "x-amz-security-token: ...", or NULL */
 	char *sigv4;		/* "aws:amz:REGION:s3" */
@@ -103,7 +100,6 @@ int s3_perform(struct s3_req *r);	/* 0 for 2xx, else -1 and r->msg */
 int s3_fail(const struct s3_req *r);	/* copies r->msg to thoth_errbuf */
 
 /* s3_util.c */
-char *s3_encode(const char *s, int keep_slash);
 char *s3_object_key(const struct s3 *s3, const char *key);
 char *s3_xml_text(const char *xml, size_t len, const char *tag,
     const char **next);

@@ -84,7 +84,7 @@ s3_list(struct thoth_store *st, const char *prefix, thoth_list_fn fn,
 	struct s3 *s3 = st->priv;
 	struct page pg = { NULL, fn, arg, NULL };
 	size_t n = strlen(prefix);
-	char *full = thoth_xasprintf("%s%s%s", s3->prefix, prefix,
+	char *full = thoth_xasprintf("%s%s%s", s3->where.prefix, prefix,
 	    n > 0 && prefix[n - 1] != '/' ? "/" : "");
 	struct s3_req *r;
 	char *q;

@@ -13,35 +13,11 @@
 
 #include "s3_impl.h"
 
-/* RFC 3986 unreserved characters stay, everything else is %XX (upper
- * case hex): the canonical form both curl and the server sign. */
-char *
-s3_encode(const char *s, int keep_slash)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	char *out = thoth_xmalloc(strlen(s) * 3 + 1), *o = out;
-	unsigned char c;
-
-	for (; (c = (unsigned char)*s) != '\0'; s++) {
-		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-		    c == '.' || c == '~' || (c == '/' && keep_slash)) {
-			*o++ = (char)c;
-		} else {
-			*o++ = '%';
-			*o++ = hex[c >> 4];
-			*o++ = hex[c & 15];
-		}
-	}
-	*o = '\0';
-	return (out);
-}
-
 /* The bucket's key of a store key: the store's prefix in front. */
 char *
 s3_object_key(const struct s3 *s3, const char *key)
 {
-	return (thoth_xasprintf("%s%s", s3->prefix, key));
+	return (thoth_xasprintf("%s%s", s3->where.prefix, key));
 }
 
 static size_t
@@ -275,7 +251,7 @@ region_wanted(struct s3_req *r)
 		snprintf(r->region, sizeof (r->region), "%s", reg);
 		free(reg);
 	}
-	return (r->region[0] != '\0' && strcmp(r->region, r->s3->region) != 0 ?
+	return (r->region[0] != '\0' && strcmp(r->region, r->s3->where.region) != 0 ?
 	    r->region : NULL);
 }
 
@@ -301,27 +277,27 @@ s3_explain(struct s3_req *r)
 	if (r->tries > 1)
 		snprintf(tries, sizeof (tries), " (%d tries)", r->tries);
 	if (r->cres != CURLE_OK) {
-		snprintf(r->msg, sizeof (r->msg), "%s: %s%s", s3->endpoint,
+		snprintf(r->msg, sizeof (r->msg), "%s: %s%s", s3->where.endpoint,
 		    r->cerr[0] != '\0' ? r->cerr : curl_easy_strerror(r->cres),
 		    tries);
 	} else if (r->status == 403 || (c != NULL && is_auth_error(c))) {
 		snprintf(r->msg, sizeof (r->msg), "access denied to bucket %s "
-		    "for access key id %s (%s)", s3->bucket, s3->key_id,
+		    "for access key id %s (%s)", s3->where.bucket, s3->key_id,
 		    c != NULL ? c : "HTTP 403");
 	} else if (c != NULL && strcmp(c, "NoSuchBucket") == 0) {
 		snprintf(r->msg, sizeof (r->msg), "bucket %s does not exist at %s",
-		    s3->bucket, s3->endpoint);
+		    s3->where.bucket, s3->where.endpoint);
 	} else if ((reg = region_wanted(r)) != NULL || r->status == 301 ||
 	    (c != NULL && (strcmp(c, "PermanentRedirect") == 0 ||
 	    strcmp(c, "AuthorizationHeaderMalformed") == 0))) {
 		if (reg != NULL)
 			snprintf(r->msg, sizeof (r->msg), "bucket %s is in region "
-			    "%s, not %s: set AWS_REGION=%s", s3->bucket, reg,
-			    s3->region, reg);
+			    "%s, not %s: set AWS_REGION=%s", s3->where.bucket, reg,
+			    s3->where.region, reg);
 		else
 			snprintf(r->msg, sizeof (r->msg), "bucket %s is not in "
-			    "region %s at %s (%s)", s3->bucket, s3->region,
-			    s3->endpoint, c != NULL ? c : "HTTP 301");
+			    "region %s at %s (%s)", s3->where.bucket, s3->where.region,
+			    s3->where.endpoint, c != NULL ? c : "HTTP 301");
 	} else if (s3_req_absent(r)) {
 		snprintf(r->msg, sizeof (r->msg), "%s: no such object", r->what);
 	} else {

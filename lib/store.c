@@ -19,6 +19,82 @@ default_store(void)
 	    home != NULL && *home != '\0' ? home : "/tmp"));
 }
 
+static int
+unlinked(void)
+{
+	return (thoth_fail("this tool reads only the index of an S3 store"));
+}
+
+static int
+no_exists(struct thoth_store *st, const char *key)
+{
+	(void)st; (void)key;
+	return (unlinked());
+}
+
+static int
+no_get(struct thoth_store *st, const char *key, char **buf, size_t *len)
+{
+	(void)st; (void)key; (void)buf; (void)len;
+	return (unlinked());
+}
+
+static int
+no_list(struct thoth_store *st, const char *prefix, thoth_list_fn fn,
+    void *arg)
+{
+	(void)st; (void)prefix; (void)fn; (void)arg;
+	return (unlinked());
+}
+
+static int
+no_put(struct thoth_store *st, const char *key, const void *buf, size_t len)
+{
+	(void)st; (void)key; (void)buf; (void)len;
+	return (unlinked());
+}
+
+static int
+no_put_file(struct thoth_store *st, const char *key, const char *path,
+    thoth_progress_fn progress, void *arg)
+{
+	(void)st; (void)key; (void)path; (void)progress; (void)arg;
+	return (unlinked());
+}
+
+static int
+no_get_file(struct thoth_store *st, const char *key, const char *path)
+{
+	(void)st; (void)key; (void)path;
+	return (unlinked());
+}
+
+/* no_exists serves as del too: same signature, same answer. */
+static const struct thoth_store_ops index_only_ops = {
+	.exists = no_exists, .get = no_get, .put = no_put,
+	.put_file = no_put_file, .get_file = no_get_file, .del = no_exists,
+	.list = no_list,
+};
+
+/*
+ * Tools built without the S3 backend (thoth-filter, thoth-report: see
+ * the Makefile) still find an S3 store's index; any other operation
+ * fails with a clear message.
+ */
+static int
+s3_index_only(struct thoth_store *st, const char *url)
+{
+	struct s3_where w;
+
+	if (s3_where(&w, url) != 0)
+		return (-1);
+	st->root = s3_where_root(&w);
+	st->index_dir = s3_where_index_dir(&w);
+	s3_where_free(&w);
+	st->ops = &index_only_ops;
+	return (0);
+}
+
 struct thoth_store *
 thoth_store_open(const char *url)
 {
@@ -33,7 +109,8 @@ thoth_store_open(const char *url)
 		url = dflt = default_store();
 	st->url = thoth_xstrdup(url);
 	if (strncmp(url, "s3://", 5) == 0)
-		rv = thoth_store_s3_init(st, url);
+		rv = thoth_store_s3_init != NULL ? thoth_store_s3_init(st, url) :
+		    s3_index_only(st, url);
 	else if (strncmp(url, "file://", 7) == 0)
 		rv = thoth_store_dir_init(st, url + 7);
 	else if (strstr(url, "://") != NULL)

@@ -34,6 +34,23 @@ struct thoth_store {
 };
 
 int thoth_store_dir_init(struct thoth_store *st, const char *path);
-int thoth_store_s3_init(struct thoth_store *st, const char *url);
+/* The S3 backend (store_s3.c, s3_*.c: libcurl) is linked only into the
+ * tools that talk to the store; store.c refers to it weakly. */
+int thoth_store_s3_init(struct thoth_store *st, const char *url)
+    __attribute__((weak));
+
+/* s3_where.c: an s3:// URL's parts, without libcurl. */
+struct s3_where {
+	char *endpoint;		/* scheme://host[:port], no '/' at the end */
+	char *bucket;
+	char *prefix;		/* "" or "dir/sub/" */
+	char *region;
+};
+int s3_where(struct s3_where *w, const char *url);
+void s3_where_free(struct s3_where *w);
+char *s3_where_root(const struct s3_where *w);
+char *s3_where_index_dir(const struct s3_where *w);
+const char *s3_env(const char *name);	/* set and not empty, or NULL */
+char *s3_encode(const char *s, int keep_slash);
 
 #endif

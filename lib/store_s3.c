@@ -14,49 +14,12 @@
 
 #include "s3_impl.h"
 
-static const char *
-env(const char *name)
-{
-	const char *v = getenv(name);
-
-	return (v != NULL && *v != '\0' ? v : NULL);
-}
-
-/* "bucket/some/prefix/" -> bucket, "some/prefix/". */
-static int
-parse_url(struct s3 *s3, const char *url)
-{
-	const char *slash = strchr(url + 5, '/'), *p;
-	size_t blen = slash != NULL ? (size_t)(slash - url - 5) : strlen(url + 5);
-	char *pre;
-
-	s3->bucket = thoth_xasprintf("%.*s", (int)blen, url + 5);
-	if (blen == 0 || blen > 255 || strspn(s3->bucket, "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") != blen)
-		return (thoth_fail("%s: bad bucket name", url));
-	for (p = slash; p != NULL && *p == '/'; p++)
-		;
-	pre = thoth_xstrdup(p != NULL ? p : "");
-	while (*pre != '\0' && pre[strlen(pre) - 1] == '/')
-		pre[strlen(pre) - 1] = '\0';
-	s3->prefix = *pre != '\0' ? thoth_xasprintf("%s/", pre) : thoth_xstrdup("");
-	free(pre);
-	for (p = s3->prefix; *p != '\0'; p++) {
-		if ((unsigned char)*p < 0x20 || *p == 0x7f || (*p == '/' &&
-		    (p == s3->prefix || p[-1] == '/')) || ((p == s3->prefix ||
-		    p[-1] == '/') && *p == '.' && (p[1] == '/' || (p[1] == '.' &&
-		    p[2] == '/'))))
-			return (thoth_fail("%s: bad prefix", url));
-	}
-	return (0);
-}
-
 /* A size in bytes with an optional k, M or G (powers of 1024). */
 static int
 env_size(const char *name, uint64_t dflt, uint64_t lo, uint64_t hi,
     uint64_t *out)
 {
-	const char *v = env(name);
+	const char *v = s3_env(name);
 	char *end;
 	unsigned long long n;
 
@@ -80,7 +43,7 @@ env_size(const char *name, uint64_t dflt, uint64_t lo, uint64_t hi,
 static int
 settings(struct s3 *s3)
 {
-	const char *a = env("THOTH_S3_ADDRESSING");
+	const char *a = s3_env("THOTH_S3_ADDRESSING");
 	uint64_t n;
 
 	if (a != NULL && strcmp(a, "virtual") != 0 && strcmp(a, "path") != 0)
@@ -106,70 +69,18 @@ settings(struct s3 *s3)
 static int
 credentials(struct s3 *s3, const char *url)
 {
-	const char *id = env("AWS_ACCESS_KEY_ID"), *key = env("AWS_SECRET_ACCESS_KEY");
-	const char *tok = env("AWS_SESSION_TOKEN"), *ep;
-	const char *reg = env("AWS_REGION") != NULL ? env("AWS_REGION") :
-	    env("AWS_DEFAULT_REGION") != NULL ? env("AWS_DEFAULT_REGION") :
-	    "us-east-1";
+	const char *id = s3_env("AWS_ACCESS_KEY_ID"), *key = s3_env("AWS_SECRET_ACCESS_KEY");
+	const char *tok = s3_env("AWS_SESSION_TOKEN");
 
 	if (id == NULL || key == NULL)
 		return (thoth_fail("%s: AWS_ACCESS_KEY_ID and "
 		    "AWS_SECRET_ACCESS_KEY must be set", url));
-	if (strspn(reg, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(reg))
-		return (thoth_fail("AWS_REGION=%s: bad region name", reg));
 	s3->key_id = thoth_xstrdup(id);
 	s3->secret = thoth_xstrdup(key);
-	s3->region = thoth_xstrdup(reg);
-	s3->sigv4 = thoth_xasprintf("aws:amz:%s:s3", reg);
+	s3->sigv4 = thoth_xasprintf("aws:amz:%s:s3", s3->where.region);
 	if (tok != NULL)
 		s3->token_hdr = thoth_xasprintf("x-amz-security-token: %s", tok);
-	if ((ep = env("AWS_ENDPOINT_URL_S3")) == NULL)
-		ep = env("AWS_ENDPOINT_URL");
-	s3->endpoint = ep != NULL ? thoth_xstrdup(ep) :
-	    thoth_xasprintf("https://s3.%s.amazonaws.com", reg);
-	while (strlen(s3->endpoint) > 8 &&
-	    s3->endpoint[strlen(s3->endpoint) - 1] == '/')
-		s3->endpoint[strlen(s3->endpoint) - 1] = '\0';
-	if (strncmp(s3->endpoint, "http://", 7) != 0 &&
-	    strncmp(s3->endpoint, "https://", 8) != 0)
-		return (thoth_fail("AWS_ENDPOINT_URL=%s: want http:// or "
-		    "https://", s3->endpoint));
 	return (0);
-}
-
-/*
- * ${XDG_CACHE_HOME:-$HOME/.cache}/thoth/index/HOST_BUCKET_PREFIX: '/'
- * and ':' become '_', other characters outside [A-Za-z0-9.-] %XX, so
- * different stores never share an index.
- */
-static char *
-index_dir(const struct s3 *s3)
-{
-	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-	const char *host = strstr(s3->endpoint, "://") + 3;
-	char *name = thoth_xasprintf("%s/%s/%s", host, s3->bucket, s3->prefix);
-	char *enc, *p, *q, *dir;
-
-	if (name[strlen(name) - 1] == '/')
-		name[strlen(name) - 1] = '\0';
-	enc = s3_encode(name, 1);
-	for (p = q = enc; *p != '\0'; p++) {
-		if (*p == '/' || strncmp(p, "%3A", 3) == 0) {
-			p += *p == '%' ? 2 : 0;
-			*q++ = '_';
-		} else {
-			*q++ = *p;
-		}
-	}
-	*q = '\0';
-	if (xdg != NULL && *xdg == '/')
-		dir = thoth_xasprintf("%s/thoth/index/%s", xdg, enc);
-	else
-		dir = thoth_xasprintf("%s/.cache/thoth/index/%s", home != NULL &&
-		    *home != '\0' ? home : "/tmp", enc);
-	free(enc);
-	free(name);
-	return (dir);
 }
 
 static void
@@ -179,10 +90,7 @@ s3_free(struct s3 *s3)
 		curl_multi_cleanup(s3->multi);
 		curl_global_cleanup();
 	}
-	free(s3->endpoint);
-	free(s3->bucket);
-	free(s3->prefix);
-	free(s3->region);
+	s3_where_free(&s3->where);
 	free(s3->key_id);
 	if (s3->secret != NULL)
 		explicit_bzero(s3->secret, strlen(s3->secret));
@@ -285,7 +193,7 @@ thoth_store_s3_init(struct thoth_store *st, const char *url)
 	struct s3 *s3 = thoth_xmalloc(sizeof (*s3));
 
 	memset(s3, 0, sizeof (*s3));
-	if (parse_url(s3, url) != 0 || credentials(s3, url) != 0 ||
+	if (s3_where(&s3->where, url) != 0 || credentials(s3, url) != 0 ||
 	    settings(s3) != 0) {
 		s3_free(s3);
 		return (-1);
@@ -298,9 +206,7 @@ thoth_store_s3_init(struct thoth_store *st, const char *url)
 	srandom((unsigned)s3_clock_ms() ^ (unsigned)getpid());
 	st->priv = s3;
 	st->ops = &s3_ops;
-	st->root = thoth_xasprintf("s3://%s%s%.*s", s3->bucket,
-	    *s3->prefix != '\0' ? "/" : "", (int)strlen(s3->prefix) -
-	    (*s3->prefix != '\0'), s3->prefix);
-	st->index_dir = index_dir(s3);
+	st->root = s3_where_root(&s3->where);
+	st->index_dir = s3_where_index_dir(&s3->where);
 	return (0);
 }
