@@ -45,20 +45,6 @@ slow_record(struct scan_out *out, const char *s, size_t len)
 	return (rec);
 }
 
-static void *
-new_rec(void *arg)
-{
-	(void)arg;
-	return (thoth_xmalloc(sizeof (struct scan_rec)));
-}
-
-static void
-free_rec(void *arg, void *wctx)
-{
-	(void)arg;
-	free(wctx);
-}
-
 static void
 filter_line(void *arg, void *wctx, struct scan_out *out, const char *s,
     size_t len)
@@ -120,41 +106,17 @@ each_file(struct job *job, int argc, char **argv,
 	return (0);
 }
 
-struct ref {
-	const struct thoth_spec *spec;
-	thoth_lines_fn fn;
-	void *arg;
-};
-
-static int
-ref_match(json_t *rec, const struct thoth_where *where, void *arg)
-{
-	struct ref *r = arg;
-	char *text, *line;
-	int rv;
-
-	(void)where;
-	if (!thoth_spec_match(r->spec, rec))
-		return (0);
-	text = thoth_json_line(rec);
-	line = thoth_xasprintf("%s\n", text);
-	rv = r->fn(line, strlen(line), 1, r->arg);
-	free(line);
-	free(text);
-	return (rv);
-}
-
 int
 thoth_filter_records(const struct thoth_spec *spec, int argc, char **argv,
     thoth_lines_fn fn, void *arg)
 {
-	static const struct scan_ops ops = { new_rec, free_rec, filter_line,
+	static const struct scan_ops ops = { scan_rec_new, scan_rec_free, filter_line,
 	    deliver };
-	struct ref ref = { spec, fn, arg };
+	struct scan_ref ref = { spec, fn, arg };
 	struct job job = { .spec = spec, .fn = fn, .arg = arg };
 
 	if (scan_reference())
-		return (thoth_records(argc, argv, ref_match, &ref));
+		return (thoth_records(argc, argv, scan_ref_match, &ref));
 	each_file(&job, argc, argv, &ops);
 	return (job.failed);
 }

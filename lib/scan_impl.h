@@ -110,6 +110,16 @@ void scan_time(struct scan_out *out, int64_t key);
 int scan_deliver(const struct scan_out *out, const char *name, size_t line0,
     thoth_lines_fn fn, void *arg, int *failed);
 int scan_reference(void);	/* THOTH_SCAN=jansson: the slow path */
+/* A worker's scan_rec, for scan_ops.wnew and wfree. */
+void *scan_rec_new(void *arg);
+void scan_rec_free(void *arg, void *wctx);
+/* The reference path: matching records (jansson) as canonical lines. */
+struct scan_ref {
+	const struct thoth_spec *spec;
+	thoth_lines_fn fn;
+	void *arg;
+};
+int scan_ref_match(json_t *rec, const struct thoth_where *where, void *arg);
 
 /* scan_spec.c: spec matching on canonical lines (1, 0, -1 undecided). */
 int scan_spec_match(const struct thoth_spec *spec, const struct scan_rec *r);

@@ -144,20 +144,6 @@ base_consume(void *arg, struct scan_out *out, size_t line0)
 	return (0);
 }
 
-static void *
-new_rec(void *arg)
-{
-	(void)arg;
-	return (thoth_xmalloc(sizeof (struct scan_rec)));
-}
-
-static void
-free_rec(void *arg, void *wctx)
-{
-	(void)arg;
-	free(wctx);
-}
-
 static void
 load_ids(struct ixjob *job)
 {
@@ -176,7 +162,7 @@ load_ids(struct ixjob *job)
 static int
 scan_base(struct thoth_index *ix, struct ixjob *job, FILE *base)
 {
-	static const struct scan_ops ops = { new_rec, free_rec, base_line,
+	static const struct scan_ops ops = { scan_rec_new, scan_rec_free, base_line,
 	    base_consume };
 	struct scan_seg whole, *segs = &whole;
 	size_t nsegs = 1;
@@ -208,43 +194,19 @@ scan_base(struct thoth_index *ix, struct ixjob *job, FILE *base)
 	return (rv);
 }
 
-struct ref {
-	const struct thoth_spec *spec;
-	thoth_lines_fn fn;
-	void *arg;
-};
-
-static int
-ref_match(json_t *rec, const struct thoth_where *where, void *arg)
-{
-	struct ref *r = arg;
-	char *text, *line;
-	int rv;
-
-	(void)where;
-	if (!thoth_spec_match(r->spec, rec))
-		return (0);
-	text = thoth_json_line(rec);
-	line = thoth_xasprintf("%s\n", text);
-	rv = r->fn(line, strlen(line), 1, r->arg);
-	free(line);
-	free(text);
-	return (rv);
-}
-
 int
 thoth_index_filter(struct thoth_index *ix, const struct thoth_spec *spec,
     thoth_lines_fn fn, void *arg)
 {
 	struct ixjob job = { .spec = spec, .fn = fn, .arg = arg };
-	struct ref ref = { spec, fn, arg };
+	struct scan_ref ref = { spec, fn, arg };
 	FILE *base, *jfp;
 	int64_t lo, hi;
 	int rv = 0;
 
 	if (scan_reference()) {
 		thoth_spec_time_range(spec, &lo, &hi);
-		return (thoth_index_scan(ix, lo, hi, ref_match, &ref));
+		return (thoth_index_scan(ix, lo, hi, scan_ref_match, &ref));
 	}
 	if (index_open_pair(ix, &base, &jfp) != 0)
 		return (-1);

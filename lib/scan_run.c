@@ -69,6 +69,38 @@ env_size(const char *name, size_t dflt, size_t max)
 	return ((size_t)n < max ? (size_t)n : max);
 }
 
+void *
+scan_rec_new(void *arg)
+{
+	(void)arg;
+	return (thoth_xmalloc(sizeof (struct scan_rec)));
+}
+
+void
+scan_rec_free(void *arg, void *wctx)
+{
+	(void)arg;
+	free(wctx);
+}
+
+int
+scan_ref_match(json_t *rec, const struct thoth_where *where, void *arg)
+{
+	struct scan_ref *r = arg;
+	char *text, *line;
+	int rv;
+
+	(void)where;
+	if (!thoth_spec_match(r->spec, rec))
+		return (0);
+	text = thoth_json_line(rec);
+	line = thoth_xasprintf("%s\n", text);
+	rv = r->fn(line, strlen(line), 1, r->arg);
+	free(line);
+	free(text);
+	return (rv);
+}
+
 int
 scan_reference(void)
 {

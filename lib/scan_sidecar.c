@@ -173,20 +173,6 @@ make_supers(struct summary *sum)
 	}
 }
 
-static void *
-new_rec(void *arg)
-{
-	(void)arg;
-	return (thoth_xmalloc(sizeof (struct scan_rec)));
-}
-
-static void
-free_rec(void *arg, void *wctx)
-{
-	(void)arg;
-	free(wctx);
-}
-
 static void
 identify(struct head *h, const struct stat *sb)
 {
@@ -204,7 +190,7 @@ identify(struct head *h, const struct stat *sb)
 static int
 build(struct summary *sum, const char *map, size_t size)
 {
-	static const struct scan_ops ops = { new_rec, free_rec, info_line,
+	static const struct scan_ops ops = { scan_rec_new, scan_rec_free, info_line,
 	    info_consume };
 	struct scan_seg whole = { 0, size, 0 };
 

@@ -91,20 +91,13 @@ time_match(const struct thoth_spec *spec, const struct scan_rec *r)
 int
 scan_spec_match(const struct thoth_spec *spec, const struct scan_rec *r)
 {
-	const char *id;
 	size_t i;
 
 	if (spec->timed && !time_match(spec, r))
 		return (0);
-	if (spec->prefix != NULL || spec->want_stdin) {
-		if ((id = scan_id(r)) == NULL)
-			return (0);
-		if (spec->prefix != NULL &&
-		    strncmp(id, spec->prefix, strlen(spec->prefix)) != 0)
-			return (0);
-		if (spec->want_stdin && !spec_ids_match(spec, id))
-			return (0);
-	}
+	if ((spec->prefix != NULL || spec->want_stdin) &&
+	    !spec_id_match(spec, scan_id(r)))
+		return (0);
 	for (i = 0; i < spec->ntoks; i++)
 		if (!token_match(&spec->toks[i], r))
 			return (0);

@@ -365,24 +365,29 @@ spec_ids_match(const struct thoth_spec *spec, const char *id)
 int
 thoth_spec_match(const struct thoth_spec *spec, const json_t *rec)
 {
-	const char *id;
 	size_t i;
 
 	if (spec->timed && !time_match(spec, rec))
 		return (0);
-	if (spec->prefix != NULL || spec->want_stdin) {
-		if ((id = thoth_record_id(rec)) == NULL)
-			return (0);
-		if (spec->prefix != NULL &&
-		    strncmp(id, spec->prefix, strlen(spec->prefix)) != 0)
-			return (0);
-		if (spec->want_stdin && !spec_ids_match(spec, id))
-			return (0);
-	}
+	if ((spec->prefix != NULL || spec->want_stdin) &&
+	    !spec_id_match(spec, thoth_record_id(rec)))
+		return (0);
 	for (i = 0; i < spec->ntoks; i++)
 		if (!token_match(&spec->toks[i], rec))
 			return (0);
 	return (1);
+}
+
+/* The id tokens: the prefix given, and the ids of dump=stdin. */
+int
+spec_id_match(const struct thoth_spec *spec, const char *id)
+{
+	if (id == NULL)
+		return (0);
+	if (spec->prefix != NULL &&
+	    strncmp(id, spec->prefix, strlen(spec->prefix)) != 0)
+		return (0);
+	return (!spec->want_stdin || spec_ids_match(spec, id));
 }
 
 long

@@ -33,6 +33,7 @@ struct thoth_spec {
 
 /* Is some id read by thoth_spec_add_ids a prefix of id (32 digits)? */
 int spec_ids_match(const struct thoth_spec *spec, const char *id);
+int spec_id_match(const struct thoth_spec *spec, const char *id); /* prefix and dump=stdin */
 /* Does s (n bytes, NUL-terminated) match t's pattern? */
 int spec_value_match(const struct token *t, const char *s, size_t n);
 

@@ -109,71 +109,56 @@ copy_fd(int in, int out, const char *what, thoth_progress_fn progress,
 	return (0);
 }
 
+/* Copies src to dst through tmp: nobody ever sees dst half-written. */
+static int
+copy_atomic(const char *src, const char *dst, const char *tmp, mode_t mode,
+    thoth_progress_fn progress, void *arg)
+{
+	int in, out = -1, rv = -1;
+	struct stat sb;
+
+	if ((in = open(src, O_RDONLY)) < 0 || fstat(in, &sb) != 0)
+		thoth_fail("%s: %s", src, strerror(errno));
+	else if ((out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode)) < 0)
+		thoth_fail("%s: %s", tmp, strerror(errno));
+	else
+		rv = copy_fd(in, out, src, progress, arg, (uint64_t)sb.st_size);
+	if (out >= 0 && (fsync(out) != 0 || close(out) != 0) && rv == 0)
+		rv = thoth_fail("%s: %s", tmp, strerror(errno));
+	if (in >= 0)
+		close(in);
+	if (rv == 0 && rename(tmp, dst) != 0)
+		rv = thoth_fail("%s: %s", dst, strerror(errno));
+	if (rv != 0)
+		(void) unlink(tmp);
+	return (rv);
+}
+
 static int
 dir_put_file(struct thoth_store *st, const char *key, const char *src,
     thoth_progress_fn progress, void *arg)
 {
 	char *path = dir_local(st, key), *tmp = temp_name(path);
-	int in = -1, out = -1, rv = -1;
-	struct stat sb;
+	int rv = make_parent(path);
 
-	if (make_parent(path) != 0)
-		goto out;
-	if ((in = open(src, O_RDONLY)) < 0 || fstat(in, &sb) != 0) {
-		thoth_fail("%s: %s", src, strerror(errno));
-		goto out;
-	}
-	if ((out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644)) < 0) {
-		thoth_fail("%s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	if (copy_fd(in, out, src, progress, arg, (uint64_t)sb.st_size) != 0)
-		goto out;
-	if (fsync(out) != 0 || close(out) != 0) {
-		out = -1;
-		thoth_fail("%s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	out = -1;
-	if (rename(tmp, path) != 0) {
-		thoth_fail("%s: %s", path, strerror(errno));
-		goto out;
-	}
-	rv = 0;
-out:
-	if (in >= 0)
-		close(in);
-	if (out >= 0)
-		close(out);
-	if (rv != 0)
-		(void) unlink(tmp);
+	if (rv == 0)
+		rv = copy_atomic(src, path, tmp, 0644, progress, arg);
 	free(tmp);
 	free(path);
 	return (rv);
 }
 
+/* Downloads are private to the user: 0600. */
 static int
 dir_get_file(struct thoth_store *st, const char *key, const char *dst)
 {
 	char *path = dir_local(st, key);
+	char *tmp = thoth_xasprintf("%s.part.%ld", dst, (long)getpid());
 	int rv = dir_exists(st, key);
 
-	if (rv == 0) {
-		char *tmp = thoth_xasprintf("%s.part.%ld", dst, (long)getpid());
-		int in = open(path, O_RDONLY);
-		int out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		rv = (in < 0 || out < 0) ? thoth_fail("%s: %s", in < 0 ? path :
-		    tmp, strerror(errno)) : copy_fd(in, out, path, NULL, NULL, 0);
-		if (in >= 0)
-			close(in);
-		if (out >= 0 && close(out) != 0 && rv == 0)
-			rv = thoth_fail("%s: %s", tmp, strerror(errno));
-		if (rv == 0 && rename(tmp, dst) != 0)
-			rv = thoth_fail("%s: %s", dst, strerror(errno));
-		if (rv != 0)
-			(void) unlink(tmp);
-		free(tmp);
-	}
+	if (rv == 0)
+		rv = copy_atomic(path, dst, tmp, 0600, NULL, NULL);
+	free(tmp);
 	free(path);
 	return (rv);
 }
