@@ -89,3 +89,5 @@ clean:
 	rm -rf obj obj-asan bin bin-asan tests/tmp
 
 .PHONY: all asan check bench lint deps install clean
+# Keep the objects of the tools: make would delete them as intermediates.
+.SECONDARY:

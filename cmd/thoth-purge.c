@@ -59,6 +59,15 @@ group_of(const json_t *rec)
 }
 
 /* Pass 1 of -k: the N newest [time, id] of each group, newest first. */
+/* What a purge frees: the stored object, compressed or not. */
+static json_int_t
+stored_bytes(const json_t *rec)
+{
+	const json_t *n = json_object_get(rec, "stored_size");
+
+	return (json_integer_value(n != NULL ? n : json_object_get(rec, "size")));
+}
+
 static int
 note_newest(json_t *rec, const struct thoth_where *w, void *arg)
 {
@@ -182,7 +191,7 @@ purge_one(struct purger *p, const json_t *in)
 	if (rv == 0) {
 		thoth_json_print(stdout, rec);
 		p->purged++;
-		p->bytes += json_integer_value(json_object_get(rec, "size"));
+		p->bytes += stored_bytes(rec);
 	}
 	json_decref(rec);
 	return (rv);
@@ -217,7 +226,7 @@ purge_rec(json_t *rec, const struct thoth_where *w, void *arg)
 	} else {
 		thoth_json_print(stdout, rec);
 		p->purged++;
-		p->bytes += json_integer_value(json_object_get(rec, "size"));
+		p->bytes += stored_bytes(rec);
 		rv = 0;
 	}
 	if (rv < 0) {

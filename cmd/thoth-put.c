@@ -103,8 +103,9 @@ drop_duplicate(struct put *p, const char *id, const char *key)
 }
 
 /*
- * info.json last: it is what makes the dump visible.  Under the lock, a
- * concurrent upload of the same dump that finished first wins (1).
+ * info.json last: it is what makes the dump visible in the store.  Under
+ * the lock, a concurrent upload of the same dump that finished first
+ * wins (1).
  */
 static int
 publish(struct put *p, json_t *rec, const char *file)
@@ -115,9 +116,15 @@ publish(struct put *p, json_t *rec, const char *file)
 	if (thoth_index_lock(p->ix) != 0)
 		return (-1);
 	if ((rv = already_stored(p, id, file)) > 0) {
+		/*
+		 * Index first: a run killed between the two leaves an index
+		 * line for a dump without info.json (mended by the re-run,
+		 * which finds no info.json and stores the dump again, or by
+		 * thoth index), never a stored dump the index does not know.
+		 */
 		rv = -1;
-		if (thoth_store_put_info(p->st, rec) == 0 &&
-		    thoth_index_append(p->ix, rec) == 0)
+		if (thoth_index_append(p->ix, rec) == 0 &&
+		    thoth_store_put_info(p->st, rec) == 0)
 			rv = 0;
 	} else if (rv == 0) {
 		rv = 1;

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store_impl.h"
@@ -32,6 +34,50 @@ temp_name(const char *path)
 	    slash + 1, (long)getpid()));
 }
 
+#define STALE_SECONDS 600	/* a live writer touches its file more often */
+
+/* ".name.part.PID" or ".name.tmp.PID": the PID of the writer, or 0. */
+static long
+temp_owner(const char *name)
+{
+	const char *dot = strrchr(name, '.');
+	char *end;
+	long pid;
+
+	if (name[0] != '.' || dot == NULL || (strstr(name, ".part.") == NULL &&
+	    strstr(name, ".tmp.") == NULL))
+		return (0);
+	pid = strtol(dot + 1, &end, 10);
+	return (*end == '\0' && pid > 0 ? pid : 0);
+}
+
+/*
+ * Temporaries of writers that were killed: gone once their process is
+ * and they have not changed for a while (the store may be shared over
+ * NFS, where another host's writer has a PID we cannot see).
+ */
+static void
+sweep_stale(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	struct stat sb;
+	long pid;
+
+	while (d != NULL && (de = readdir(d)) != NULL) {
+		if ((pid = temp_owner(de->d_name)) == 0 ||
+		    (kill((pid_t)pid, 0) == 0 || errno == EPERM))
+			continue;
+		char *path = thoth_xasprintf("%s/%s", dir, de->d_name);
+		if (stat(path, &sb) == 0 &&
+		    sb.st_mtime < time(NULL) - STALE_SECONDS)
+			(void) unlink(path);
+		free(path);
+	}
+	if (d != NULL)
+		closedir(d);
+}
+
 static int
 make_parent(const char *path)
 {
@@ -39,7 +85,8 @@ make_parent(const char *path)
 	int rv;
 
 	*slash = '\0';
-	rv = thoth_mkdirs(dir, 0755);
+	if ((rv = thoth_mkdirs(dir, 0755)) == 0)
+		sweep_stale(dir);
 	free(dir);
 	return (rv);
 }

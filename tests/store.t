@@ -124,3 +124,13 @@ expect_err "store: key climbing out" 1 "bad store key" -- thoth-store put ../evi
 expect_err "store: dot-dot inside key" 1 "bad store key" -- thoth-store get analyzers/../../x
 expect_err "store: missing object" 2 "^thoth-store: analyzers/nope: no such object" -- thoth-store get analyzers/nope
 expect_err "store: unknown scheme" 1 "unknown store scheme" -- env THOTH_STORE=ftp://x thoth-store ls
+
+# --- temporaries of killed writers are swept by the next put there
+d="$THOTH_STORE/$id1"
+touch -d '1 hour ago' "$d/.core.one.part.999999999" "$d/.info.json.tmp.999999998"
+touch "$d/.core.two.part.999999997"				# recent: maybe live elsewhere
+touch -d '1 hour ago' "$d/.core.three.part.$$"			# owner alive
+echo "{\"id\":\"$id1\"}" | thoth-set -s sweep yes >/dev/null
+same "stale temporaries of dead writers swept, others kept" \
+    "$(cd "$d" && ls -A | grep '^\.' | sort | paste -sd' ')" ".core.three.part.$$ .core.two.part.999999997"
+rm -f "$d/.core.three.part.$$" "$d/.core.two.part.999999997"
