@@ -171,37 +171,44 @@ out:
 	return (rv);
 }
 
+/*
+ * Rebuilds hold rebuild.lock (flock) from start to publication: they
+ * run one at a time, and writers see one running without any marker a
+ * killed rebuild could leave behind.
+ */
 int
 index_rebuild_running(struct thoth_index *ix)
 {
-	char *path = thoth_xasprintf("%s/rebuilding", ix->dir), *text;
-	int running = 0;
+	char *path = thoth_xasprintf("%s/rebuild.lock", ix->dir);
+	int fd = open(path, O_RDONLY | O_CLOEXEC), running = 0;
 
-	if (thoth_read_file(path, &text, NULL) == 0) {
-		pid_t pid = (pid_t)strtol(text, NULL, 10);
-		running = pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
-		free(text);
+	if (fd >= 0) {
+		running = flock(fd, LOCK_SH | LOCK_NB) != 0 &&
+		    errno == EWOULDBLOCK;
+		close(fd);
 	}
 	free(path);
 	return (running);
 }
 
-/* Sets (on) or clears the rebuild marker; the caller holds the lock. */
+/* Waits for other rebuilds; the fd holds the lock until closed. */
 int
-index_rebuild_mark(struct thoth_index *ix, int on)
+index_rebuild_begin(struct thoth_index *ix)
 {
-	char *path = thoth_xasprintf("%s/rebuilding", ix->dir);
-	char pid[32];
-	int rv = 0;
+	char *path = thoth_xasprintf("%s/rebuild.lock", ix->dir);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 
-	if (on) {
-		snprintf(pid, sizeof (pid), "%ld\n", (long)getpid());
-		rv = thoth_write_file_atomic(path, pid, strlen(pid));
-	} else {
-		(void) unlink(path);
+	if (fd < 0)
+		thoth_fail("%s: %s", path, strerror(errno));
+	while (fd >= 0 && flock(fd, LOCK_EX) != 0) {
+		if (errno != EINTR) {
+			thoth_fail("%s: %s", path, strerror(errno));
+			close(fd);
+			fd = -1;
+		}
 	}
 	free(path);
-	return (rv);
+	return (fd);
 }
 
 /* Opens base and journal as one consistent pair (either may be absent). */

@@ -13,10 +13,11 @@ struct thoth_index {
 	int locked;	/* this process holds the exclusive lock */
 };
 
-/* A rebuild in progress (its marker names a live process): writers
- * must not compact, or the journal the rebuild carries over would move. */
+/* A rebuild in progress (it holds rebuild.lock): writers must not
+ * compact, or the journal the rebuild carries over would move.  begin
+ * waits for other rebuilds and returns the lock's fd (-1 on error). */
 int index_rebuild_running(struct thoth_index *ix);
-int index_rebuild_mark(struct thoth_index *ix, int on);
+int index_rebuild_begin(struct thoth_index *ix);
 int index_open_pair(struct thoth_index *ix, FILE **base, FILE **journal);
 int index_publish(FILE *fp, const char *tmp, const char *path);
 int index_journal_restart(struct thoth_index *ix, off_t from);

@@ -4,8 +4,8 @@
  * Writers keep working during a rebuild: the journal's length is noted
  * before the store is listed, and whatever was appended after that is
  * carried over into the new journal, so no edit made meanwhile is lost.
- * A marker file keeps writers from compacting (moving the journal)
- * until the rebuild is published.
+ * Holding rebuild.lock keeps writers from compacting (moving the
+ * journal) until the rebuild is published, and other rebuilds waiting.
  * The info.json objects are fetched with thoth_store_get_many (many
  * requests in flight on S3).  An update (-i) fetches only the dumps the
  * index does not know yet and appends them to the journal.
@@ -203,48 +203,41 @@ thoth_index_rebuild(struct thoth_index *ix, struct thoth_store *st,
 	char *tmp = thoth_xasprintf("%s.tmp.%ld", path, (long)getpid());
 	FILE *out = NULL;
 	off_t mark;
-	int rv = -1, marked = 0;
+	int rv = -1, held;
 
-	if (rb.unsorted == NULL || thoth_index_lock(ix) != 0) {
-		if (rb.unsorted == NULL)
-			thoth_fail("index rebuild: tmpfile: %s", strerror(errno));
+	if (rb.unsorted == NULL) {
+		thoth_fail("index rebuild: tmpfile: %s", strerror(errno));
 		goto out;
 	}
-	if (index_rebuild_running(ix)) {
-		thoth_index_unlock(ix);
-		thoth_fail("another rebuild is running");
+	if ((held = index_rebuild_begin(ix)) < 0)
 		goto out;
-	}
+	if (thoth_index_lock(ix) != 0)
+		goto done;
 	mark = journal_size(ix);
-	marked = index_rebuild_mark(ix, 1) == 0;
 	thoth_index_unlock(ix);
-	if (!marked || fetch_all(&rb) != 0)
-		goto out;
+	if (fetch_all(&rb) != 0)
+		goto done;
 	if ((out = fopen(tmp, "we")) == NULL) {
 		thoth_fail("%s: %s", tmp, strerror(errno));
-		goto out;
+		goto done;
 	}
 	if (write_sorted(&rb, out) != 0) {
 		fclose(out);
 		(void) unlink(tmp);
-		goto out;
+		goto done;
 	}
 	if (thoth_index_lock(ix) != 0)
-		goto out;
+		goto done;
 	if (index_publish(out, tmp, path) == 0)
 		rv = index_journal_restart(ix, mark);
-	index_rebuild_mark(ix, 0);
-	marked = 0;
 	thoth_index_unlock(ix);
 	if (rv == 0)	/* the time-range summary, for the next reader */
 		(void) index_sidecar_build(ix);
 	if (rv == 0 && rb.failed)
 		rv = thoth_fail("some info.json could not be read");
+done:
+	close(held);
 out:
-	if (marked && thoth_index_lock(ix) == 0) {
-		index_rebuild_mark(ix, 0);
-		thoth_index_unlock(ix);
-	}
 	rebuild_free(&rb);
 	free(tmp);
 	free(path);

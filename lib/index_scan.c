@@ -202,6 +202,10 @@ thoth_index_compact(struct thoth_index *ix)
 
 	if (!held && thoth_index_lock(ix) != 0)
 		goto out;
+	if (index_rebuild_running(ix)) {	/* it carries the journal over */
+		thoth_fail("a rebuild is running: compact after it");
+		goto unlock;
+	}
 	if ((out = fopen(tmp, "we")) == NULL) {
 		thoth_fail("%s: %s", tmp, strerror(errno));
 		goto unlock;

@@ -102,14 +102,18 @@ export THOTH_INDEX_JOURNAL_MAX=1
 echo "{\"id\":\"$id2\"}" | thoth-set -s auto compact >/dev/null
 same "journal compacted when it grows past THOTH_INDEX_JOURNAL_MAX" \
     "$(wc -c <"$THOTH_STORE/index/journal.ndjson")" 0
-echo $$ >"$THOTH_STORE/index/rebuilding"	# a live rebuild (this shell)
+# A rebuild in progress holds rebuild.lock: here flock(1) stands in.
+flock "$THOTH_STORE/index/rebuild.lock" sleep 3 & holder=$!
+sleep 0.3
 echo "{\"id\":\"$id2\"}" | thoth-set -s during rebuild >/dev/null
 same "no compaction while a rebuild runs" "$(grep -c during "$THOTH_STORE/index/journal.ndjson")" 1
-expect_err "a second rebuild is refused" 1 "another rebuild is running" -- thoth-index
-echo 999999999 >"$THOTH_STORE/index/rebuilding"	# a dead one's marker
+expect_err "no explicit compaction either" 1 "a rebuild is running" -- thoth-index -c
+start=$(date +%s%N)
+truth "a second rebuild waits for the first" thoth-index
+same "... and ran after it" "$(( ($(date +%s%N) - start) / 1000000000 >= 2 ))" 1
+wait "$holder"
 echo "{\"id\":\"$id2\"}" | thoth-set -s after rebuild >/dev/null
-same "a dead rebuild's marker is ignored" "$(wc -c <"$THOTH_STORE/index/journal.ndjson")" 0
-truth "rebuild clears the marker" bash -c "thoth-index && test ! -e '$THOTH_STORE/index/rebuilding'"
+same "a finished (or killed) rebuild leaves nothing behind" "$(wc -c <"$THOTH_STORE/index/journal.ndjson")" 0
 unset THOTH_INDEX_JOURNAL_MAX
 seq 1 40 | parallel -j 8 "echo '{\"id\":\"$id1\",\"set\":{\"p{}\":{}}}' | thoth-set >/dev/null"
 same "40 parallel edits, none lost (store)" "$(jq '.properties | length' "$THOTH_STORE/$id1/info.json")" 40
