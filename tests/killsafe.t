@@ -4,12 +4,12 @@
 # After every kill: no info.json without its whole dump, no index line
 # that breaks a reader, and a re-run of the same command completes the
 # work; at the end the index equals the store after a rebuild.
-# KILLSAFE_RUNS (default 10) sets the kills per command.
+# KILLSAFE_RUNS (default 8) sets the kills per command (half on S3).
 # shellcheck shell=bash disable=SC2016
 
 . "$TOP/tests/lib.sh"
 need_cores killsafe || exit 0
-RUNS=${KILLSAFE_RUNS:-10}
+RUNS=${KILLSAFE_RUNS:-8}
 export THOTH_NOW=
 
 # killrun MAXMS CMD...: CMD in a process group of its own, the whole
@@ -20,17 +20,35 @@ killrun() {
 	shift
 	setsid "$@" </dev/null >/dev/null 2>&1 &
 	pid=$!
+	disown "$pid"	# no "Killed" notices from this shell
 	ms=$((RANDOM % max))
 	sleep "$((ms / 1000)).$(printf %03d $((ms % 1000)))"
-	if kill -KILL -- "-$pid" 2>/dev/null; then kills=$((kills + 1)); fi
-	wait "$pid" 2>/dev/null
+	# Still running: its leader is not a zombie yet.
+	[ "$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -c1)" = Z ] ||
+	    [ ! -e "/proc/$pid" ] || kills=$((kills + 1))
+	kill -KILL -- "-$pid" 2>/dev/null
+	gone "$pid"
 	return 0
 }
+# gone PGID: waits (10 s at most) until no process of the group is left,
+# zombies included (init reaps orphans here with some delay).
+gone() {
+	local _
+	for _ in $(seq 1 200); do
+		pgrep -g "$1" >/dev/null || return 0
+		sleep 0.05
+	done
+}
 
-# A real core made big: the segv core with a sparse tail (hashing and
-# metadata read only its headers and notes, so it stays a valid core).
-bigcore() {	# bigcore FILE MB [CORE]
-	cp "${3:-$CORES/core.segv}" "$1"
+# A fresh real core: the segv program crashing with ARGS (a distinct id
+# for distinct ARGS), made big by a sparse tail (hashing and metadata
+# read only its headers and notes, so it stays a valid core).
+bigcore() {	# bigcore FILE MB ARGS...
+	local core
+	rm -rf "$T/crash" && mkdir "$T/crash"
+	{ (cd "$T/crash" && ulimit -c unlimited && "$CORES/segv" "${@:3}") >/dev/null 2>&1; } 2>/dev/null
+	core=$(find "$T/crash" -maxdepth 1 -name 'core*' | head -n 1)
+	mv "$core" "$1"
 	truncate -s "$2M" "$1"
 }
 
@@ -38,23 +56,39 @@ bigcore() {	# bigcore FILE MB [CORE]
 ixdir() { echo "${IXDIR:-$THOTH_STORE/index}"; }
 
 # Problems of the store (directory store): every info.json parses and
-# names a dump that is there whole.
+# names a dump that is there whole.  One jq and one find for the lot.
 store_problems() {
-	local d id rec dump want size
-	for d in "$THOTH_STORE"/*/; do
-		id=$(basename "$d")
-		[[ $id =~ ^[0-9a-f]{32}$ ]] && [ -e "$d/info.json" ] || continue
-		if ! rec=$(jq -ce . "$d/info.json" 2>/dev/null); then
-			echo "$id: info.json is not JSON"
-			continue
+	local f dump want
+	local -A size=()
+	set -- "$THOTH_STORE"/????????????????????????????????/info.json
+	[ -e "$1" ] || return 0
+	while IFS=$'\t' read -r f want; do
+		size[$f]=$want
+	done < <(find "$THOTH_STORE" -mindepth 2 -maxdepth 2 -type f -printf '%p\t%s\n')
+	jq -r '[input_filename, (.dump | sub(".*/"; "")),
+	    (if .compression then .stored_size else .size end)] | @tsv' "$@" \
+	    2>"$T/sp.err" >"$T/sp.tsv" || echo "an info.json is not JSON: $(head -c 300 "$T/sp.err")"
+	while IFS=$'\t' read -r f dump want; do
+		f=${f%/info.json}/$dump
+		if [ -z "${size[$f]:-}" ]; then
+			echo "${f#"$THOTH_STORE"/}: info.json without its dump"
+		elif [ "${size[$f]}" != "$want" ]; then
+			echo "${f#"$THOTH_STORE"/}: ${size[$f]} bytes, info.json says $want"
 		fi
-		dump=$(jq -r '.dump | sub(".*/"; "")' <<<"$rec")
-		want=$(jq -r 'if .compression then .stored_size else .size end' <<<"$rec")
-		if ! size=$(stat -c %s "$d/$dump" 2>/dev/null); then
-			echo "$id: info.json without its dump $dump"
-		elif [ "$size" != "$want" ]; then
-			echo "$id: $dump has $size bytes, info.json says $want"
-		fi
+	done <"$T/sp.tsv"
+}
+
+# Index records name dumps that are there whole (file store): the dump
+# is written before the index line.
+index_dump_problems() {
+	local f want
+	local -A size=()
+	while IFS=$'\t' read -r f want; do
+		size[$f]=$want
+	done < <(find "$THOTH_STORE" -mindepth 2 -maxdepth 2 -type f -printf '%p\t%s\n')
+	thoth-filter -I 2>/dev/null | jq -r '[.dump, (if .compression then .stored_size else .size end)] | @tsv' |
+	while IFS=$'\t' read -r f want; do
+		[ "${size[$f]:-none}" = "$want" ] || echo "index names ${f#"$THOTH_STORE"/} (${size[$f]:-no} bytes, record says $want)"
 	done
 }
 
@@ -114,20 +148,20 @@ done | thoth-put -q >/dev/null
 ndumps=$(find "$THOTH_STORE" -name info.json | wc -l)
 same "file store: $ndumps dumps to start with" "$ndumps" 123
 
-# --- thoth upload of a 64 MB core, killed
-bigcore "$T/big.core" 64
+# --- thoth upload of a 32 MB core, killed
+bigcore "$T/big.core" 32 big
 bigid=$(thoth-hash -i "$T/big.core")
 rerun_bad=0
 for i in $(seq 1 "$RUNS"); do
-	killrun 500 thoth upload --no-auto "$T/big.core"
-	note "upload kill $i" "$(store_problems; index_problems)"
+	killrun 300 thoth upload --no-auto "$T/big.core"
+	note "upload kill $i" "$(store_problems; index_problems; index_dump_problems)"
 	thoth upload --no-auto "$T/big.core" >/dev/null 2>&1 || note "upload kill $i" "re-run failed"
 	[ "$(jq -r .id "$THOTH_STORE/$bigid/info.json" 2>/dev/null)" = "$bigid" ] ||
 	    note "upload kill $i" "re-run did not store the dump"
 	note "upload kill $i, after re-run" "$(store_problems)"
 	thoth-filter -I "$bigid" >/dev/null 2>&1 || rerun_bad=$((rerun_bad + 1))
 	rm -rf "${THOTH_STORE:?}/$bigid"
-	thoth-index 2>/dev/null || note "upload kill $i" "thoth index failed"
+	err=$(thoth-index 2>&1) || note "upload kill $i" "thoth index failed: $err"
 done
 report "file store: thoth upload SIGKILLed $RUNS times ($kills while running): store and index consistent, re-run stores it"
 
@@ -135,12 +169,12 @@ report "file store: thoth upload SIGKILLed $RUNS times ($kills while running): s
 thoth-hash "$T/big.core" | thoth-meta 2>/dev/null >"$T/big.rec"
 kills=0
 for i in $(seq 1 "$RUNS"); do
-	killrun 400 thoth-put -q "$T/big.rec"
-	note "thoth-put kill $i" "$(store_problems; index_problems)"
+	killrun 250 thoth-put -q "$T/big.rec"
+	note "thoth-put kill $i" "$(store_problems; index_problems; index_dump_problems)"
 	thoth-put -q "$T/big.rec" >/dev/null 2>&1 || note "thoth-put kill $i" "re-run failed"
 	thoth-filter -I "$bigid" >/dev/null 2>&1 || rerun_bad=$((rerun_bad + 1))
 	rm -rf "${THOTH_STORE:?}/$bigid"
-	thoth-index 2>/dev/null || note "thoth-put kill $i" "thoth index failed"
+	err=$(thoth-index 2>&1) || note "thoth-put kill $i" "thoth index failed: $err"
 done
 report "file store: thoth-put SIGKILLed $RUNS times ($kills while running): store and index consistent"
 
@@ -196,41 +230,55 @@ done
 report "file store: thoth index -c SIGKILLed $RUNS times ($kills while running): no record lost"
 
 same "file store: index equals the store after a rebuild" "$(thoth index 2>/dev/null; index_is_store)" ""
-same "file store: no rebuild marker or temporary index files left after a clean run" \
-    "$(find "$(ixdir)" -name '*.tmp.*' -o -name rebuilding | wc -l)" 0
+# BUG (issue 8, lib/index_rebuild.c): a rebuild killed while writing
+# leaves index/base.ndjson.tmp.PID, as big as the whole index (670 MB
+# for 1M records); no later rebuild or compaction removes it, however
+# old (the store's own temporaries are swept after 10 minutes).
+true & dead=$!	# a pid that is surely dead
+wait "$dead"
+echo partial >"$(ixdir)/base.ndjson.tmp.$dead"
+find "$(ixdir)" -name '*.tmp.*' -exec touch -d '20 minutes ago' {} +
+thoth index 2>/dev/null
+same "BUG: the next rebuild removes old base.ndjson.tmp.PID files of killed rebuilds" \
+    "$(find "$(ixdir)" -name '*.tmp.*' | wc -l)" 0
+find "$(ixdir)" -name '*.tmp.*' -delete
+
 
 # Where a kill cannot be aimed at a random instant, aim it: the state a
-# kill leaves in the window is made by hand.
-# BUG (issue 8, thoth-put): killed after info.json is written but before
-# the index append, the dump is stored but not indexed; re-running the
-# upload only says "already stored", so the dump stays out of `thoth ls`
-# until someone runs `thoth index`.
-bigcore "$T/late.core" 1 "$CORES/core.sh"
+# kill leaves in the window is made by hand.  thoth-put appends the
+# index line before it writes info.json: killed in between, the index
+# names a dump the store does not show yet; the re-run completes it.
+bigcore "$T/late.core" 1 late
 lateid=$(thoth-hash -i "$T/late.core")
-THOTH_INDEX=$T/other-index thoth upload --no-auto "$T/late.core" 2>/dev/null	# info.json, no main index line
 thoth upload --no-auto "$T/late.core" 2>/dev/null
-same "BUG: upload re-run after a kill between info.json and the index append indexes the dump" \
-    "$(thoth-filter -I "$lateid" 2>/dev/null | jq -r .id)" "$lateid"
+rm "$THOTH_STORE/$lateid/info.json"
+note "late" "$(index_problems)"
+thoth upload --no-auto "$T/late.core" 2>/dev/null
+note "late" "$(store_problems; index_problems)"
+[ "$(jq -r .id "$THOTH_STORE/$lateid/info.json" 2>/dev/null)" = "$lateid" ] || note late "no info.json after the re-run"
+[ "$(thoth-filter -I "$lateid" 2>/dev/null | jq -r .id)" = "$lateid" ] || note late "not in the index after the re-run"
+report "killed between the index line and info.json: readers fine, the re-run stores and indexes the dump"
 
-# BUG (issue 8, store_dir.c): a dump upload killed while copying leaves
-# its temporary <id>/.NAME.part.PID behind for good: the next upload
-# writes a temporary of its own, nothing removes the old one, and dot
-# names are never listed, so purge cannot see it either.
-bigcore "$T/mid.core" 128 "$CORES/core.abrt"
+# A dump upload killed while copying leaves its temporary
+# <id>/.NAME.part.PID; the next write in that directory sweeps
+# temporaries whose writer is dead and that are 10 minutes old.
+bigcore "$T/mid.core" 64 mid
 setsid thoth upload --no-auto "$T/mid.core" </dev/null >/dev/null 2>&1 &
 pid=$!
+disown "$pid"
 for _ in $(seq 1 500); do
 	[ -n "$(find "$THOTH_STORE" -name '.*.part.*' 2>/dev/null)" ] && break
 	sleep 0.01
 done
 kill -KILL -- "-$pid" 2>/dev/null
-wait "$pid" 2>/dev/null
-truth "upload killed while copying: left a temporary (the state under test)" \
-    test -n "$(find "$THOTH_STORE" -name '.*.part.*')"
+gone "$pid"
+part=$(find "$THOTH_STORE" -name '.*.part.*')
+truth "upload killed while copying left a temporary (the state under test)" test -n "$part"
+touch -d '20 minutes ago' "$part"
 thoth upload --no-auto "$T/mid.core" 2>/dev/null
-same "BUG: a re-run removes the temporary a killed upload left" \
-    "$(find "$THOTH_STORE" -name '.*.part.*' | wc -l)" 0
-find "$THOTH_STORE" -name '.*.part.*' -delete
+same "the re-run sweeps the dead upload's old temporary" "$(find "$THOTH_STORE" -name '.*.part.*' | wc -l)" 0
+note mid "$(store_problems; index_problems)"
+report "after the re-run of a killed copy: store and index consistent"
 
 # ---------------------------------------------------------------- S3
 srv=$T/s3srv
@@ -254,18 +302,24 @@ export THOTH_S3_PART_SIZE=5242880 THOTH_S3_LIMIT_RATE=20000000
 unset THOTH_S3_PARALLEL THOTH_S3_TRIES THOTH_S3_ADDRESSING AWS_SESSION_TOKEN
 IXDIR=$T/cache/thoth/index/127.0.0.1_${port}_${bucket}_dumps
 
-# Every info.json names a dump that is there whole (HEAD's length).
+# Every info.json names a dump that is there whole: one listing for the
+# sizes, the info.json objects through a rebuild into a scratch index
+# (in parallel; it fails if one does not parse).
 store_problems() {
-	local id rec key len want
-	for id in $(thoth-store ls | tr -d /); do
-		[[ $id =~ ^[0-9a-f]{32}$ ]] || continue
-		rec=$(thoth-store get "$id/info.json" 2>/dev/null) || continue
-		jq -e . >/dev/null 2>&1 <<<"$rec" || { echo "$id: info.json is not JSON"; continue; }
-		key="$id/$(jq -r '.dump | sub(".*/"; "")' <<<"$rec")"
-		want=$(jq -r 'if .compression then .stored_size else .size end' <<<"$rec")
-		len=$(s3curl -I "$base/$bucket/dumps/$key" | tr -d '\r' |
-		    awk 'tolower($1) == "content-length:" { print $2 }')
-		[ "$len" = "$want" ] || echo "$id: $key has ${len:-no} bytes, info.json says $want"
+	local key size id dump want err
+	local -A len=()
+	while IFS=$'\t' read -r key size; do
+		len[$key]=$size
+	done < <(s3curl "$base/$bucket?list-type=2&prefix=dumps%2F" |
+	    grep -o '<Key>[^<]*</Key>[^/]*</LastModified><ETag>[^<]*</ETag><Size>[0-9]*' |
+	    sed 's|<Key>dumps/\([^<]*\)</Key>.*<Size>\([0-9]*\)$|\1\t\2|')
+	rm -rf "$T/scratch"
+	err=$(THOTH_INDEX=$T/scratch thoth-index 2>&1) || echo "reading every info.json failed: $err"
+	THOTH_INDEX=$T/scratch thoth-filter -I 2>/dev/null |
+	    jq -r '[.id, (.dump | sub(".*/"; "")), (if .compression then .stored_size else .size end)] | @tsv' |
+	while IFS=$'\t' read -r id dump want; do
+		[ "${len[$id/$dump]:-none}" = "$want" ] ||
+		    echo "$id/$dump has ${len[$id/$dump]:-no} bytes, info.json says $want"
 	done
 }
 
@@ -277,7 +331,7 @@ done | thoth-put -q >/dev/null
 ndumps=$(thoth-filter -I | wc -l)
 same "S3: $ndumps dumps to start with" "$ndumps" 22
 
-bigcore "$T/s3big.core" 12
+bigcore "$T/s3big.core" 12 s3 big
 s3id=$(thoth-hash -i "$T/s3big.core")
 kills=0
 S3RUNS=$(((RUNS + 1) / 2))
@@ -288,7 +342,7 @@ for i in $(seq 1 "$S3RUNS"); do
 	thoth-store get "$s3id/info.json" >/dev/null 2>&1 || note "S3 upload kill $i" "re-run did not store it"
 	note "S3 upload kill $i, after re-run" "$(store_problems)"
 	for k in $(thoth-store ls "$s3id/"); do thoth-store rm "$k"; done
-	thoth-index 2>/dev/null || note "S3 upload kill $i" "thoth index failed"
+	err=$(thoth-index 2>&1) || note "S3 upload kill $i" "thoth index failed: $err"
 done
 report "S3: thoth upload (12 MB, multipart, 20 MB/s) SIGKILLed $S3RUNS times ($kills while running): consistent, re-run stores it"
 
