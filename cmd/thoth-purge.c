@@ -127,6 +127,7 @@ store_record_only(struct purger *p, json_t *rec)
 	char *name = thoth_store_path(p->st, thoth_record_id(rec));
 
 	json_object_del(rec, "file");
+	json_object_del(rec, "file_hex");
 	json_object_del(rec, "dump");
 	json_object_set_new(rec, "name", thoth_json_string(name, strlen(name)));
 	free(name);

@@ -134,16 +134,8 @@ publish(struct put *p, json_t *rec, const char *file)
 }
 
 static int
-put_one(json_t *in, const struct thoth_where *w, void *arg)
+store_dump(struct put *p, const json_t *in, const char *id, const char *file)
 {
-	struct put *p = arg;
-	const char *id = thoth_record_id(in);
-	const char *file = json_string_value(json_object_get(in, "file"));
-
-	if (id == NULL || file == NULL) {
-		warnx("%s:%zu: record needs \"id\" and \"file\"", w->file, w->line);
-		return (-1);
-	}
 	int rv = already_stored(p, id, file);
 	if (rv <= 0)
 		return (rv < 0 ? (warnx("%s: %s", file, thoth_errbuf), -1) : 0);
@@ -164,6 +156,7 @@ put_one(json_t *in, const struct thoth_where *w, void *arg)
 	}
 	char *key = thoth_xasprintf("%s/%s", id, name);
 	json_object_del(rec, "file");
+	json_object_del(rec, "file_hex");
 	set_string(rec, "name", thoth_store_path(p->st, id));
 	set_string(rec, "dump", thoth_store_path(p->st, key));
 	if (json_object_get(rec, "version") == NULL)
@@ -190,6 +183,23 @@ put_one(json_t *in, const struct thoth_where *w, void *arg)
 	free(key);
 	free(name);
 	return (rv < 0 ? -1 : 0);
+}
+
+static int
+put_one(json_t *in, const struct thoth_where *w, void *arg)
+{
+	const char *id = thoth_record_id(in);
+	char *file = thoth_record_file(in);
+	int rv;
+
+	if (id == NULL || file == NULL) {
+		warnx("%s:%zu: record needs \"id\" and \"file\"", w->file, w->line);
+		free(file);
+		return (-1);
+	}
+	rv = store_dump(arg, in, id, file);
+	free(file);
+	return (rv);
 }
 
 static void

@@ -193,14 +193,18 @@ static int
 elf_check_segments(struct dump *d, uint64_t *end_all, uint64_t *other)
 {
 	const struct dump_phdr *ph;
-	uint64_t end;
+	uint64_t end, note_bytes = 0;
 	size_t i, notes = 0;
 
 	for (i = 0; i < d->phnum; i++) {
 		ph = &d->ph[i];
-		if (ph->type == PT_NOTE && ph->filesz > NOTE_MAX)
+		/* Each note and all of them together: 60,000 headers naming
+		 * the same megabyte would otherwise make us read 60 GB. */
+		if (ph->type == PT_NOTE && (ph->filesz > NOTE_MAX ||
+		    (note_bytes += ph->filesz) > NOTE_MAX))
 			return (thoth_fail("absurd PT_NOTE size %ju bytes",
-			    (uintmax_t)ph->filesz));
+			    (uintmax_t)(ph->filesz > NOTE_MAX ? ph->filesz :
+			    note_bytes)));
 		notes += ph->type == PT_NOTE;
 		if (ph->filesz == 0)
 			continue;

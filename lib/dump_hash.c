@@ -106,7 +106,7 @@ thoth_dump_hash(const char *path)
 	rec = json_object();
 	json_object_set_new(rec, "id", json_string(id));
 	json_object_set_new(rec, "type", json_string(d.type));
-	json_object_set_new(rec, "file", thoth_json_string(path, strlen(path)));
+	thoth_record_set_file(rec, path);
 	if (d.z == NULL)
 		json_object_set_new(rec, "size", json_integer(d.size));
 	else if (d.content_size >= 0)

@@ -467,18 +467,15 @@ set_default(json_t *rec, const char *key, const char *opt, const char *a,
 	free(s);
 }
 
-int
-thoth_dump_meta(json_t *rec, const struct thoth_meta_opts *opts)
+static int
+meta_of(json_t *rec, const char *path, const struct thoth_meta_opts *opts)
 {
-	const char *path = json_string_value(json_object_get(rec, "file"));
 	struct utsname u;
 	struct dump d;
 	enum dz_format comp;
 	int64_t stored, size;
 	int rv;
 
-	if (path == NULL)
-		return (thoth_fail("no file field"));
 	if (dump_open(&d, path) != 0)
 		return (-1);
 	comp = d.comp;
@@ -504,4 +501,17 @@ thoth_dump_meta(json_t *rec, const struct thoth_meta_opts *opts)
 		json_object_set_new(rec, "version",
 		    json_string(THOTH_RECORD_VERSION));
 	return (0);
+}
+
+int
+thoth_dump_meta(json_t *rec, const struct thoth_meta_opts *opts)
+{
+	char *path = thoth_record_file(rec);
+	int rv;
+
+	if (path == NULL)
+		return (thoth_fail("no file field"));
+	rv = meta_of(rec, path, opts);
+	free(path);
+	return (rv);
 }

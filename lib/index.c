@@ -207,6 +207,8 @@ index_rebuild_begin(struct thoth_index *ix)
 			fd = -1;
 		}
 	}
+	if (fd >= 0)	/* what killed rebuilds and compactions left */
+		thoth_sweep_stale(ix->dir);
 	free(path);
 	return (fd);
 }

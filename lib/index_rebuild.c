@@ -200,7 +200,7 @@ thoth_index_rebuild(struct thoth_index *ix, struct thoth_store *st,
 	struct rebuild rb = { st, tmpfile(), NULL, 0, 0, verbose, 0, NULL, 0, 0,
 	    NULL, 0, 0, NULL };
 	char *path = thoth_xasprintf("%s/base.ndjson", ix->dir);
-	char *tmp = thoth_xasprintf("%s.tmp.%ld", path, (long)getpid());
+	char *tmp = thoth_temp_name(path);
 	FILE *out = NULL;
 	off_t mark;
 	int rv = -1, held;

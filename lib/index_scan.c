@@ -167,7 +167,7 @@ int
 index_journal_restart(struct thoth_index *ix, off_t from)
 {
 	char *path = ix_path(ix, "journal.ndjson");
-	char *tmp = thoth_xasprintf("%s.tmp.%ld", path, (long)getpid());
+	char *tmp = thoth_temp_name(path);
 	FILE *out = fopen(tmp, "we"), *in = fopen(path, "re");
 	char buf[65536];
 	size_t n;
@@ -195,7 +195,7 @@ int
 thoth_index_compact(struct thoth_index *ix)
 {
 	char *path = ix_path(ix, "base.ndjson");
-	char *tmp = thoth_xasprintf("%s.tmp.%ld", path, (long)getpid());
+	char *tmp = thoth_temp_name(path);
 	struct thoth_spec *all = thoth_spec_parse(0, NULL);
 	int held = ix->locked, rv = -1;
 	FILE *out;

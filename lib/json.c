@@ -37,6 +37,19 @@ utf8_seq(const unsigned char *s, size_t n)
 	return (len);
 }
 
+int
+thoth_utf8_valid(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, k;
+
+	for (; i < n; i += k) {
+		if ((k = utf8_seq(u + i, n - i)) == 0)
+			return (0);
+	}
+	return (1);
+}
+
 json_t *
 thoth_json_string(const char *s, size_t n)
 {

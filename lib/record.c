@@ -8,6 +8,54 @@
 
 #include "thoth.h"
 
+/*
+ * A local path is any bytes; JSON strings are UTF-8.  A path that is not
+ * valid UTF-8 travels as "file" (lossy, for people) plus "file_hex"
+ * (exact, for the tools).
+ */
+void
+thoth_record_set_file(json_t *rec, const char *path)
+{
+	size_t n = strlen(path), i;
+
+	json_object_set_new(rec, "file", thoth_json_string(path, n));
+	if (thoth_utf8_valid(path, n))
+		return;
+	char *hex = thoth_xmalloc(n * 2 + 1);
+	for (i = 0; i < n; i++)
+		sprintf(hex + 2 * i, "%02x", (unsigned char)path[i]);
+	json_object_set_new(rec, "file_hex", json_string(hex));
+	free(hex);
+}
+
+/* The exact local path of a record (caller frees), or NULL. */
+char *
+thoth_record_file(const json_t *rec)
+{
+	const char *hex = json_string_value(json_object_get(rec, "file_hex"));
+	const char *file = json_string_value(json_object_get(rec, "file"));
+	size_t n, i;
+	char *path;
+	unsigned int c;
+
+	if (hex == NULL)
+		return (file != NULL ? thoth_xstrdup(file) : NULL);
+	n = strlen(hex);
+	if (n % 2 != 0 || strspn(hex, "0123456789abcdef") != n)
+		return (NULL);
+	path = thoth_xmalloc(n / 2 + 1);
+	for (i = 0; i < n / 2; i++) {
+		sscanf(hex + 2 * i, "%2x", &c);
+		path[i] = (char)c;
+	}
+	path[n / 2] = '\0';
+	if (strlen(path) != n / 2) {	/* a NUL inside: no path */
+		free(path);
+		return (NULL);
+	}
+	return (path);
+}
+
 const char *
 thoth_record_id(const json_t *rec)
 {

@@ -103,6 +103,48 @@ s3_fail(const struct s3_req *r)
 
 /* Keeps what we need of the response headers; a status line starts over
  * (100 Continue comes before the real answer). */
+/* A header line whose value is a credential. */
+static int
+secret_header(const char *p, size_t n)
+{
+	static const char *const names[] = { "authorization:",
+	    "x-amz-security-token:" };
+	size_t i;
+
+	for (i = 0; i < sizeof (names) / sizeof (names[0]); i++)
+		if (n >= strlen(names[i]) &&
+		    strncasecmp(p, names[i], strlen(names[i])) == 0)
+			return (1);
+	return (0);
+}
+
+/* THOTH_S3_DEBUG: curl's trace on stderr, credentials blanked out. */
+static int
+debug_trace(CURL *e, curl_infotype type, char *data, size_t size, void *arg)
+{
+	const char *p = data, *end = data + size, *nl;
+	char mark = type == CURLINFO_HEADER_OUT ? '>' :
+	    type == CURLINFO_HEADER_IN ? '<' : '*';
+	size_t n;
+
+	(void)e;
+	(void)arg;
+	if (type != CURLINFO_TEXT && type != CURLINFO_HEADER_IN &&
+	    type != CURLINFO_HEADER_OUT)
+		return (0);
+	for (; p < end; p += n) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		n = nl != NULL ? (size_t)(nl - p) + 1 : (size_t)(end - p);
+		if (secret_header(p, n))
+			fprintf(stderr, "%c %.*s [hidden]\n", mark,
+			    (int)((const char *)memchr(p, ':', n) - p + 1), p);
+		else
+			fprintf(stderr, "%c %.*s%s", mark, (int)n, p,
+			    nl != NULL ? "" : "\n");
+	}
+	return (0);
+}
+
 static size_t
 header_cb(char *p, size_t size, size_t n, void *arg)
 {
@@ -312,7 +354,10 @@ req_start(struct s3_req *r)
 		curl_easy_setopt(e, CURLOPT_MAX_RECV_SPEED_LARGE,
 		    (curl_off_t)s3->rate);
 	}
-	curl_easy_setopt(e, CURLOPT_VERBOSE, (long)(getenv("THOTH_S3_DEBUG") != NULL));
+	if (getenv("THOTH_S3_DEBUG") != NULL) {
+		curl_easy_setopt(e, CURLOPT_DEBUGFUNCTION, debug_trace);
+		curl_easy_setopt(e, CURLOPT_VERBOSE, 1L);
+	}
 	set_method(r, e);
 	if (curl_multi_add_handle(s3->multi, e) != CURLM_OK) {
 		snprintf(r->msg, sizeof (r->msg), "cannot start a transfer");

@@ -206,7 +206,7 @@ build(struct summary *sum, const char *map, size_t size)
 static int
 save(const char *path, const struct summary *sum)
 {
-	char *tmp = thoth_xasprintf("%s.tmp.%ld", path, (long)getpid());
+	char *tmp = thoth_temp_name(path);
 	size_t n = sum->h.nblocks * sizeof (struct block);
 	size_t ns = nsuper(&sum->h) * sizeof (struct block);
 	int fd, rv = -1;
@@ -224,6 +224,20 @@ save(const char *path, const struct summary *sum)
 out:
 	free(tmp);
 	return (rv);
+}
+
+/* A damaged summary must not send a reader outside the base: block
+ * offsets inside it and strictly increasing. */
+static int
+blocks_sane(const struct head *h, const struct block *b)
+{
+	uint64_t i;
+
+	for (i = 0; i < h->nblocks; i++) {
+		if (b[i].off >= h->size || (i > 0 && b[i].off <= b[i - 1].off))
+			return (0);
+	}
+	return (1);
 }
 
 /* The saved summary if it is of this very base (mapped, not copied:
@@ -250,6 +264,10 @@ load(const char *path, const struct head *want, struct summary *sum)
 	    h->block != BLOCK || h->nblocks > SIZE_MAX / 64 ||
 	    (size_t)sb.st_size != sizeof (*h) + (h->nblocks + nsuper(h)) *
 	    sizeof (struct block)) {
+		munmap(map, (size_t)sb.st_size);
+		return (-1);
+	}
+	if (!blocks_sane(h, (const struct block *)(h + 1))) {
 		munmap(map, (size_t)sb.st_size);
 		return (-1);
 	}

@@ -34,50 +34,6 @@ temp_name(const char *path)
 	    slash + 1, (long)getpid()));
 }
 
-#define STALE_SECONDS 600	/* a live writer touches its file more often */
-
-/* ".name.part.PID" or ".name.tmp.PID": the PID of the writer, or 0. */
-static long
-temp_owner(const char *name)
-{
-	const char *dot = strrchr(name, '.');
-	char *end;
-	long pid;
-
-	if (name[0] != '.' || dot == NULL || (strstr(name, ".part.") == NULL &&
-	    strstr(name, ".tmp.") == NULL))
-		return (0);
-	pid = strtol(dot + 1, &end, 10);
-	return (*end == '\0' && pid > 0 ? pid : 0);
-}
-
-/*
- * Temporaries of writers that were killed: gone once their process is
- * and they have not changed for a while (the store may be shared over
- * NFS, where another host's writer has a PID we cannot see).
- */
-static void
-sweep_stale(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	struct stat sb;
-	long pid;
-
-	while (d != NULL && (de = readdir(d)) != NULL) {
-		if ((pid = temp_owner(de->d_name)) == 0 ||
-		    (kill((pid_t)pid, 0) == 0 || errno == EPERM))
-			continue;
-		char *path = thoth_xasprintf("%s/%s", dir, de->d_name);
-		if (stat(path, &sb) == 0 &&
-		    sb.st_mtime < time(NULL) - STALE_SECONDS)
-			(void) unlink(path);
-		free(path);
-	}
-	if (d != NULL)
-		closedir(d);
-}
-
 static int
 make_parent(const char *path)
 {
@@ -86,7 +42,7 @@ make_parent(const char *path)
 
 	*slash = '\0';
 	if ((rv = thoth_mkdirs(dir, 0755)) == 0)
-		sweep_stale(dir);
+		thoth_sweep_stale(dir);
 	free(dir);
 	return (rv);
 }
@@ -156,7 +112,11 @@ copy_fd(int in, int out, const char *what, thoth_progress_fn progress,
 	return (0);
 }
 
-/* Copies src to dst through tmp: nobody ever sees dst half-written. */
+/*
+ * Copies src to dst through tmp: nobody ever sees dst half-written.
+ * The copy gets src's permissions (a core the kernel wrote 0600 stays
+ * private) further narrowed by mode.
+ */
 static int
 copy_atomic(const char *src, const char *dst, const char *tmp, mode_t mode,
     thoth_progress_fn progress, void *arg)
@@ -166,7 +126,8 @@ copy_atomic(const char *src, const char *dst, const char *tmp, mode_t mode,
 
 	if ((in = open(src, O_RDONLY)) < 0 || fstat(in, &sb) != 0)
 		thoth_fail("%s: %s", src, strerror(errno));
-	else if ((out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode)) < 0)
+	else if ((out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC,
+	    sb.st_mode & mode & 0666)) < 0)
 		thoth_fail("%s: %s", tmp, strerror(errno));
 	else
 		rv = copy_fd(in, out, src, progress, arg, (uint64_t)sb.st_size);
@@ -189,7 +150,7 @@ dir_put_file(struct thoth_store *st, const char *key, const char *src,
 	int rv = make_parent(path);
 
 	if (rv == 0)
-		rv = copy_atomic(src, path, tmp, 0644, progress, arg);
+		rv = copy_atomic(src, path, tmp, 0666, progress, arg);
 	free(tmp);
 	free(path);
 	return (rv);

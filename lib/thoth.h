@@ -40,10 +40,14 @@ int thoth_is_hex_prefix(const char *s);
 int thoth_mkdirs(const char *path, mode_t mode);
 int thoth_write_file_atomic(const char *path, const void *buf, size_t len);
 int thoth_read_file(const char *path, char **buf, size_t *len);
+char *thoth_temp_name(const char *path);	/* <dir>/.<name>.tmp.<pid> */
+/* Removes .NAME.part.PID / .NAME.tmp.PID files of dead writers in dir. */
+void thoth_sweep_stale(const char *dir);
 void thoth_close_stdout(void);
 
 /* json.c */
 json_t *thoth_json_string(const char *s, size_t len);	/* lossy UTF-8 */
+int thoth_utf8_valid(const char *s, size_t len);
 int thoth_json_print(FILE *fp, const json_t *rec);	/* one line + '\n' */
 char *thoth_json_line(const json_t *rec);		/* one line, no '\n' */
 const json_t *thoth_json_path(const json_t *rec, const char *path);
@@ -67,6 +71,8 @@ int thoth_records(int argc, char **argv, thoth_record_fn fn, void *arg);
 int thoth_records_fp(FILE *fp, const char *name, thoth_record_fn fn, void *arg,
     int *failed);
 const char *thoth_record_id(const json_t *rec);	/* borrowed or NULL */
+void thoth_record_set_file(json_t *rec, const char *path); /* file(_hex) */
+char *thoth_record_file(const json_t *rec);	/* exact path, or NULL */
 
 /* dump.c: recognising and hashing dumps, reading their metadata. */
 struct thoth_meta_opts {

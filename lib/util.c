@@ -2,8 +2,10 @@
  * util.c - errors, allocation, ages, ids and small file helpers.
  */
 #include <errno.h>
+#include <dirent.h>
 #include <err.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -143,17 +145,26 @@ thoth_mkdirs(const char *path, mode_t mode)
 }
 
 /*
- * Writes "<dir>/.<name>.tmp.<pid>", fsyncs it and renames it over path.
- * The dot keeps the temporary out of store listings.
+ * "<dir>/.<name>.tmp.<pid>": where path is written before its rename.
+ * The dot keeps it out of listings; the pid lets thoth_sweep_stale
+ * tell a killed writer's leftovers.
  */
+char *
+thoth_temp_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		return (thoth_xasprintf(".%s.tmp.%ld", path, (long)getpid()));
+	return (thoth_xasprintf("%.*s/.%s.tmp.%ld", (int)(slash - path), path,
+	    slash + 1, (long)getpid()));
+}
+
+/* Writes thoth_temp_name(path), fsyncs it and renames it over path. */
 int
 thoth_write_file_atomic(const char *path, const void *buf, size_t len)
 {
-	const char *slash = strrchr(path, '/');
-	char *tmp = slash == NULL ?
-	    thoth_xasprintf(".%s.tmp.%ld", path, (long)getpid()) :
-	    thoth_xasprintf("%.*s/.%s.tmp.%ld", (int)(slash - path), path,
-	    slash + 1, (long)getpid());
+	char *tmp = thoth_temp_name(path);
 	const char *p = buf;
 	int fd, rv = -1;
 
@@ -229,4 +240,48 @@ thoth_close_stdout(void)
 			_exit(THOTH_EXIT_FAIL);
 		err(THOTH_EXIT_FAIL, "stdout");
 	}
+}
+
+#define STALE_SECONDS 600	/* a live writer touches its file more often */
+
+/* ".NAME.part.PID" or ".NAME.tmp.PID": the PID of the writer, or 0. */
+static long
+temp_owner(const char *name)
+{
+	const char *dot = strrchr(name, '.');
+	char *end;
+	long pid;
+
+	if (name[0] != '.' || dot == NULL || (strstr(name, ".part.") == NULL &&
+	    strstr(name, ".tmp.") == NULL))
+		return (0);
+	pid = strtol(dot + 1, &end, 10);
+	return (*end == '\0' && pid > 0 ? pid : 0);
+}
+
+/*
+ * Temporaries of writers that were killed: gone once their process is
+ * and they have not changed for a while (the store may be shared over
+ * NFS, where another host's writer has a PID we cannot see).
+ */
+void
+thoth_sweep_stale(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	struct stat sb;
+	long pid;
+
+	while (d != NULL && (de = readdir(d)) != NULL) {
+		if ((pid = temp_owner(de->d_name)) == 0 ||
+		    (kill((pid_t)pid, 0) == 0 || errno == EPERM))
+			continue;
+		char *path = thoth_xasprintf("%s/%s", dir, de->d_name);
+		if (stat(path, &sb) == 0 &&
+		    sb.st_mtime < time(NULL) - STALE_SECONDS)
+			(void) unlink(path);
+		free(path);
+	}
+	if (d != NULL)
+		closedir(d);
 }

@@ -176,7 +176,7 @@ same "hostile psargs: quotes, newline, backslash kept; invalid UTF-8 replaced" \
     "$(thoth-hash "$T/hostile/psargs-odd" | thoth-meta 2>/dev/null | jq -r '.psargs | [contains("a\"b"), contains("\\d\ne"), contains("\ufffd"), contains("$(touch pwned)")] | @csv')" \
     "true,true,true,true"
 
-# BUG (issue 8, lib/dump_meta.c + elfutils): a core of another machine
+# Regression (was a bug in lib/dump_meta.c + elfutils): a core of another machine
 # (s390) whose thread notes libdwfl cannot read makes dwfl_getthreads
 # stop early and leak its thread iterator (16 bytes): harmless in a
 # short-lived thoth-meta, but a LeakSanitizer report (exit 99) under
@@ -186,12 +186,12 @@ if [ -f "$leak" ]; then
 	thoth-hash "$leak" >"$T/leak.rec" 2>/dev/null
 	rc=0
 	thoth-meta "$T/leak.rec" >/dev/null 2>&1 || rc=$?
-	same "BUG: thoth-meta unwinding a foreign core that libdwfl cannot read: no leak report" "$rc" 0
+	same "thoth-meta unwinding a foreign core that libdwfl cannot read: no leak report" "$rc" 0
 else
 	skip "thoth-meta on the libdw leak input" "tests/fuzz/crashes/fuzz_dump_stack/libdw-getthreads-leak missing"
 fi
 
-# BUG (issue 8, lib/dump_elf.c): a 4 MB core whose 60000 program
+# Regression (was a bug in lib/dump_elf.c): a 4 MB core whose 60000 program
 # headers are all PT_NOTE over the same 1 MB makes thoth-hash digest 60
 # GB (and thoth-meta walk the notes 60000 times): minutes of CPU for
 # one small file, which stalls ingestion.  Each PT_NOTE is checked
@@ -209,7 +209,7 @@ open(sys.argv[1], "wb").write(eh + ph + note)
 EOF
 rc=0
 timeout 5 thoth-hash "$T/amp.core" >/dev/null 2>&1 || rc=$?
-same "BUG: 60000 PT_NOTEs over one 1 MB note: thoth-hash answers within 5 s" "$rc" "$(status_ok "$rc" && echo "$rc" || echo "0 or 1")"
+same "60000 PT_NOTEs over one 1 MB note: thoth-hash answers within 5 s" "$rc" "$(status_ok "$rc" && echo "$rc" || echo "0 or 1")"
 
 # ---------------------------------------------------------------- real odd processes
 # The segv program run through a symlink with an odd name (the kernel's
@@ -269,14 +269,14 @@ same "thoth ls prints one line per dump (a newline in cmd cannot fake a row)" \
     "$(wc -l <<<"$out")" 4
 same "nothing ran: no marker file" "$(find "$T" -name pwned | wc -l)" 0
 
-# BUG (issue 8, pipelines/thoth debug_rc): the record's exe path is
+# Regression (was a bug in pipelines/thoth debug_rc): the record's exe path is
 # pasted unquoted into the rc file of `thoth debug` (the quotes of
 # ${2:+"$2"} go in quote removal); an executable named
 # 'x; }; cd ..; cd ..; touch pwned; f() {' that crashed on this host
 # runs its name as shell code in the analyst's shell as soon as
 # `thoth debug` starts.
 echo exit | thoth debug "$injid" >/dev/null 2>&1
-same "BUG: thoth debug on a core of an executable named with shell code runs none of it" \
+same "thoth debug on a core of an executable named with shell code runs none of it" \
     "$(find "$T" -name pwned | wc -l)" 0
 rm -f "$TMPDIR/pwned" "$T/pwned"
 
@@ -357,11 +357,11 @@ same "each stored under a sanitised name" "$(tr '\n' ' ' <<<"$stored")" \
     "core_with_spaces core_newline -core.dash _hidden core__ core___ core____touch_pwned_ "
 same "the records name the stored files" \
     "$(for f in "${files[@]}"; do id=$(thoth-hash -i "$f"); d=$(jq -r .dump "$THOTH_STORE/$id/info.json"); [ -f "$d" ] && echo ok; done | sort -u)" ok
-# BUG (issue 8, thoth-hash "file"): a path that is not UTF-8 reaches
+# Regression (was a bug in thoth-hash "file"): a path that is not UTF-8 reaches
 # thoth-meta and thoth-put with U+FFFD for its bad bytes (lossy JSON)
 # and names no file: such a dump can never be uploaded.  core_pattern
 # core.%e puts the process name, any bytes, into core file names.
-expect_err "BUG: upload a dump whose file name is not UTF-8 (core\\xff.bin)" 0 "uploading" -- \
+expect_err "upload a dump whose file name is not UTF-8 (core\\xff.bin)" 0 "uploading" -- \
     thoth upload --no-auto "$latin"
 same "no odd names leaked into the store" "$(find "$THOTH_STORE" -name '*[^A-Za-z0-9._+-]*' | wc -l)" 0
 truth "file names: never executed" test ! -e "$pwned" -a ! -e "$T/names/pwned"

@@ -41,12 +41,12 @@ same "each dump gets a directory of its own" \
     "$(cat "$THOTH_STORE"/*/info.json | jq -r '.properties.facts.pwd' | sort -u | wc -l)" 2
 same "analyzer directories are removed afterwards" \
     "$(cat "$THOTH_STORE"/*/info.json | jq -r '.properties.facts.pwd | sub("/run$"; "")' | while read -r d; do [ -e "$d" ] && echo "$d"; done)" ""
-# BUG (issue 8, pipelines/thoth cmd_analyze and cmd_debug): the EXIT
+# Regression (was a bug in pipelines/thoth cmd_analyze and cmd_debug): the EXIT
 # trap names a `local` variable ("$tmp", "$work"), empty by the time the
 # trap runs at exit, so `rm -rf ""` removes nothing: every `thoth
 # analyze` and `thoth debug` leaves its directory (the records, the
 # analyzers' output, the debug copy of info.json) in $TMPDIR.
-same "BUG: thoth analyze leaves nothing in \$TMPDIR" "$(ls -A "$TMPDIR")" ""
+same "thoth analyze leaves nothing in \$TMPDIR" "$(ls -A "$TMPDIR")" ""
 rm -rf "${TMPDIR:?}"/*
 
 cat >"$T/debug.in" <<EOF
@@ -56,15 +56,15 @@ EOF
 thoth debug "$segv" <"$T/debug.in" >/dev/null 2>&1
 same "thoth debug: its directory is 0700, owned by the caller" "$(sed -n 1p "$T/debug.facts")" "700 $me"
 same "thoth debug: its copy of info.json is 0600" "$(sed -n 2p "$T/debug.facts")" 600
-same "BUG: thoth debug removes its directory afterwards" \
+same "thoth debug removes its directory afterwards" \
     "$(d=$(sed -n 3p "$T/debug.facts"); [ -e "$d" ] && echo "$d left")" ""
 rm -rf "${TMPDIR:?}"/*
 
-# BUG (issue 8, lib/store_dir.c dir_put_file): the kernel writes cores
+# Regression (was a bug in lib/store_dir.c dir_put_file): the kernel writes cores
 # 0600 (they hold the process's memory: keys, passwords), the store
 # copies them 0644 (umask 022), readable by every local user who can
 # reach the store (a per-user store in a 0755 home, a shared one).
-same "BUG: a 0600 core is stored no more readable than it was (0600)" \
+same "a 0600 core is stored no more readable than it was (0600)" \
     "$(mode "$CORES/core.segv") $(mode "$(jq -r .dump "$THOTH_STORE/$segv/info.json")")" "600 600"
 
 # ---------------------------------------------------------------- S3
@@ -117,13 +117,12 @@ same "no secret in the environment: a clear error" "$out" "thoth-store: s3://sec
 out=$(THOTH_S3_DEBUG=1 thoth-store ls 2>&1; THOTH_S3_DEBUG=1 thoth-store get "$id/info.json" 2>&1)
 truth "THOTH_S3_DEBUG shows the requests" grep -q 'GET /security' <<<"$out"
 same "THOTH_S3_DEBUG logs never show the secret" "$(grep -cF -- "$secret" <<<"$out")" 0
-# BUG (issue 8, lib/s3_http.c): THOTH_S3_DEBUG turns on libcurl's
-# verbose output, which prints every request header, the session token
-# (x-amz-security-token) included: a debug log pasted into a ticket
-# hands out live credentials.
+# A debug log pasted into a ticket must not hand out live credentials:
+# the trace blanks the session token and the Authorization header.
 token=SESSIONtokenABCDEF0123456789SESSION
 out=$(AWS_SESSION_TOKEN=$token THOTH_S3_DEBUG=1 THOTH_S3_TRIES=1 thoth-store ls 2>&1)
-same "BUG: THOTH_S3_DEBUG logs never show the session token" "$(grep -cF -- "$token" <<<"$out")" 0
+same "THOTH_S3_DEBUG logs never show the session token" "$(grep -cF -- "$token" <<<"$out")" 0
+truth "THOTH_S3_DEBUG hides the Authorization header" grep -q '^> Authorization: \[hidden\]' <<<"$out"
 
 # ---------------------------------------------------------------- fetch and debug caches
 cache=$XDG_CACHE_HOME/thoth/dumps
