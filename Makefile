@@ -2,6 +2,7 @@
 #   make            build bin/
 #   make check      run every test (also under ASan+UBSan)
 #   make bench      performance figures (DESIGN §7), not part of check
+#   make fuzz       run the libFuzzer harnesses (tests/fuzz)
 #   make install    PREFIX=/usr/local DESTDIR=
 
 PREFIX ?= /usr/local
@@ -66,6 +67,10 @@ check: all asan
 bench: all
 	tests/bench/run
 
+# libFuzzer harnesses (clang): FUZZ_SECONDS each; see tests/fuzz/README.md.
+fuzz:
+	$(MAKE) -C tests/fuzz run
+
 lint:
 	mandoc -Tlint -Wwarning man/*.[157]
 	shellcheck -x pipelines/thoth* analyzers/* tests/*.sh tests/run tests/*.t tests/bench/run
@@ -88,6 +93,6 @@ install: all
 clean:
 	rm -rf obj obj-asan bin bin-asan tests/tmp
 
-.PHONY: all asan check bench lint deps install clean
+.PHONY: all asan check bench fuzz lint deps install clean
 # Keep the objects of the tools: make would delete them as intermediates.
 .SECONDARY:
