@@ -280,23 +280,8 @@ note mid "$(store_problems; index_problems)"
 report "after the re-run of a killed copy: store and index consistent"
 
 # ---------------------------------------------------------------- S3
-srv=$T/s3srv
-if ! "$TOP/tests/s3-server.sh" install >"$T/s3.err" 2>&1 ||
-    ! env_lines=$("$TOP/tests/s3-server.sh" start "$srv" 2>"$T/s3.err"); then
-	skip "killsafe on S3" "$(tail -n 1 "$T/s3.err")"
-	exit 0
-fi
-trap '"$TOP/tests/s3-server.sh" stop "$srv" >/dev/null 2>&1' EXIT
-eval "$env_lines"
-port=${AWS_ENDPOINT_URL##*:}
-base="http://${AWS_ACCESS_KEY_ID//:/%3A}:$AWS_SECRET_ACCESS_KEY@${AWS_ENDPOINT_URL#http://}"
-s3curl() {
-	curl -sS --aws-sigv4 "aws:amz:$AWS_REGION:s3" \
-	    -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$@"
-}
 bucket=killsafe
-s3curl -f -X PUT "$base/$bucket" -o /dev/null
-export THOTH_STORE=s3://$bucket/dumps XDG_CACHE_HOME=$T/cache
+need_s3 "killsafe on S3" "$bucket" || exit 0
 export THOTH_S3_PART_SIZE=5242880 THOTH_S3_LIMIT_RATE=20000000
 unset THOTH_S3_PARALLEL THOTH_S3_TRIES THOTH_S3_ADDRESSING AWS_SESSION_TOKEN
 IXDIR=$T/cache/thoth/index/127.0.0.1_${port}_${bucket}_dumps

@@ -86,3 +86,30 @@ store_state() {
 	(cd "$THOTH_STORE" 2>/dev/null && find . -type f -print0 | sort -z |
 	    xargs -0r md5sum) || true
 }
+
+# s3curl ARGS...: a request signed by curl itself, the tests' oracle.
+s3curl() {
+	curl -sS --aws-sigv4 "aws:amz:$AWS_REGION:s3" \
+	    -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$@"
+}
+
+# need_s3 NAME BUCKET: the real S3 server of tests/s3-server.sh for this
+# test file (stopped when it exits), with BUCKET made and THOTH_STORE set
+# to s3://BUCKET/dumps; sets srv, port and base (the URL with the
+# credentials, for s3curl).  Returns 1 after a skip line if it cannot start.
+need_s3() {
+	local name=$1 bucket=$2 env_lines
+	srv=$T/s3srv
+	if ! "$TOP/tests/s3-server.sh" install >"$T/s3.err" 2>&1 ||
+	    ! env_lines=$("$TOP/tests/s3-server.sh" start "$srv" 2>"$T/s3.err"); then
+		skip "$name" "$(tail -n 1 "$T/s3.err")"
+		return 1
+	fi
+	trap '"$TOP/tests/s3-server.sh" stop "$srv" >/dev/null 2>&1' EXIT
+	eval "$env_lines"
+	# shellcheck disable=SC2034	# for the callers
+	port=${AWS_ENDPOINT_URL##*:}
+	base="http://${AWS_ACCESS_KEY_ID//:/%3A}:$AWS_SECRET_ACCESS_KEY@${AWS_ENDPOINT_URL#http://}"
+	s3curl -f -X PUT "$base/$bucket" -o /dev/null
+	export THOTH_STORE=s3://$bucket/dumps XDG_CACHE_HOME=$T/cache
+}

@@ -8,25 +8,8 @@
 
 . "$TOP/tests/lib.sh"
 
-srv=$T/s3srv
-if ! "$TOP/tests/s3-server.sh" install >"$T/s3.err" 2>&1 ||
-    ! env_lines=$("$TOP/tests/s3-server.sh" start "$srv" 2>"$T/s3.err"); then
-	skip s3 "$(tail -n 1 "$T/s3.err")"
-	exit 0
-fi
-trap '"$TOP/tests/s3-server.sh" stop "$srv" >/dev/null 2>&1' EXIT
-eval "$env_lines"
-port=${AWS_ENDPOINT_URL##*:}
-
-# s3curl ARGS...: a signed request by curl itself, the oracle.
-base="http://${AWS_ACCESS_KEY_ID//:/%3A}:$AWS_SECRET_ACCESS_KEY@${AWS_ENDPOINT_URL#http://}"
-s3curl() {
-	curl -sS --aws-sigv4 "aws:amz:$AWS_REGION:s3" \
-	    -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$@"
-}
 bucket=thoth-test
-s3curl -f -X PUT "$base/$bucket" -o /dev/null
-export THOTH_STORE=s3://$bucket/dumps XDG_CACHE_HOME=$T/cache
+need_s3 s3 "$bucket" || exit 0
 unset THOTH_S3_PART_SIZE THOTH_S3_PARALLEL THOTH_S3_TRIES THOTH_S3_ADDRESSING \
     THOTH_S3_LIMIT_RATE THOTH_S3_BACKOFF_MS AWS_SESSION_TOKEN AWS_ENDPOINT_URL_S3
 ix=$T/cache/thoth/index/127.0.0.1_${port}_${bucket}_dumps

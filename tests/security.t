@@ -68,17 +68,7 @@ same "a 0600 core is stored no more readable than it was (0600)" \
     "$(mode "$CORES/core.segv") $(mode "$(jq -r .dump "$THOTH_STORE/$segv/info.json")")" "600 600"
 
 # ---------------------------------------------------------------- S3
-srv=$T/s3srv
-if ! "$TOP/tests/s3-server.sh" install >"$T/s3.err" 2>&1 ||
-    ! env_lines=$("$TOP/tests/s3-server.sh" start "$srv" 2>"$T/s3.err"); then
-	skip "security on S3" "$(tail -n 1 "$T/s3.err")"
-	exit 0
-fi
-trap '"$TOP/tests/s3-server.sh" stop "$srv" >/dev/null 2>&1' EXIT
-eval "$env_lines"
-base="http://${AWS_ACCESS_KEY_ID//:/%3A}:$AWS_SECRET_ACCESS_KEY@${AWS_ENDPOINT_URL#http://}"
-curl -sS --aws-sigv4 "aws:amz:$AWS_REGION:s3" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" \
-    -f -X PUT "$base/security" -o /dev/null
+need_s3 "security on S3" security || exit 0
 secret=$AWS_SECRET_ACCESS_KEY
 export THOTH_STORE=s3://security/dumps XDG_CACHE_HOME=$T/cache
 unset THOTH_S3_PART_SIZE THOTH_S3_PARALLEL THOTH_S3_TRIES THOTH_S3_ADDRESSING \
@@ -140,7 +130,7 @@ zid=$(thoth-hash -i "$T/z.core")
 zpath=$(thoth-fetch "$zid" 2>/dev/null)
 same "unpacked compressed dump is the core, 0600" "$(cmp -s "$zpath" "$T/z.core" && echo same) $(mode "$zpath")" "same 600"
 same "its cache directory is 0700" "$(mode "$cache/$zid")" 700
-same "nothing else left in its cache directory" "$(ls -A "$cache/$zid" | wc -l)" 1
+same "nothing else left in its cache directory" "$(find "$cache/$zid" -mindepth 1 -maxdepth 1 | wc -l)" 1
 rm -rf "$cache"
 thoth debug "$id" <"$T/debug.in" >/dev/null 2>&1
 same "thoth debug on S3: its directory is 0700 and info.json 0600" \
