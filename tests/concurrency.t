@@ -61,10 +61,10 @@ editor() {
 # Edits of every dump while the uploads land: late<r>, retried until
 # the dump is there.
 late_editor() {
-	local r id try
+	local r id
 	for r in 1 2 3 4 5 6 7 8; do
 		for id in $ids; do
-			for try in $(seq 1 400); do
+			for _ in $(seq 1 400); do
 				thoth-set -s "late$r" x <<<"{\"id\":\"$id\"}" >/dev/null 2>&1 && break
 				sleep 0.05
 			done
@@ -103,9 +103,10 @@ same "$ncores id directories in the store" \
 problems=""
 for id in $ids; do
 	d=$THOTH_STORE/$id
-	files=$(ls -A "$d" 2>/dev/null | tr '\n' ' ')
+	names=$(find "$d" -mindepth 1 -maxdepth 1 -printf '%f\n' 2>/dev/null | sort | tr '\n' ' ')
 	dump=$(jq -r '.dump | sub(".*/"; "")' "$d/info.json" 2>/dev/null)
-	[ "$files" = "$dump info.json " ] || problems+="$id: $files (info.json names $dump); "
+	[ "$names" = "$(printf '%s\n' "$dump" info.json | sort | tr '\n' ' ')" ] ||
+	    problems+="$id: $names (info.json names $dump); "
 	[ "$(stat -c %s "$d/$dump" 2>/dev/null)" = "$(jq -r .size "$d/info.json" 2>/dev/null)" ] ||
 	    problems+="$id: dump size differs; "
 done

@@ -346,7 +346,7 @@ done
 i=0
 for f in "${files[@]}"; do
 	i=$((i + 1))
-	printf "\\x$(printf %02x "$i")" | dd of="$f" bs=1 seek="$(python3 "$TOP/tests/fixtures/mkcore.py" peek note "$f" | awk '{print $1 + $2 - 1}')" conv=notrunc status=none
+	printf '%b' "\\x$(printf %02x "$i")" | dd of="$f" bs=1 seek="$(python3 "$TOP/tests/fixtures/mkcore.py" peek note "$f" | awk '{print $1 + $2 - 1}')" conv=notrunc status=none
 done
 latin=${files[-1]}
 unset 'files[-1]'

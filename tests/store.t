@@ -136,5 +136,5 @@ touch "$d/.core.two.part.999999997"				# recent: maybe live elsewhere
 touch -d '1 hour ago' "$d/.core.three.part.$$"			# owner alive
 echo "{\"id\":\"$id1\"}" | thoth-set -s sweep yes >/dev/null
 same "stale temporaries of dead writers swept, others kept" \
-    "$(cd "$d" && ls -A | grep '^\.' | sort | paste -sd' ')" ".core.three.part.$$ .core.two.part.999999997"
+    "$(find "$d" -mindepth 1 -maxdepth 1 -name '.*' -printf '%f\n' | sort | paste -sd' ')" ".core.three.part.$$ .core.two.part.999999997"
 rm -f "$d/.core.three.part.$$" "$d/.core.two.part.999999997"
