@@ -40,17 +40,14 @@ print_name(const char *name, void *arg)
 static int
 put_stdin(struct thoth_store *st, const char *key)
 {
-	char *buf = NULL, chunk[65536];
-	size_t len = 0, n;
-	FILE *mem = open_memstream(&buf, &len);
-	int rv;
+	char *buf;
+	size_t len;
+	int rv = thoth_read_stream(stdin, "stdin", &buf, &len);
 
-	while ((n = fread(chunk, 1, sizeof (chunk), stdin)) > 0)
-		fwrite(chunk, 1, n, mem);
-	fclose(mem);
-	rv = ferror(stdin) ? thoth_fail("stdin: read error") :
-	    thoth_store_put(st, key, buf, len);
-	free(buf);
+	if (rv == 0) {
+		rv = thoth_store_put(st, key, buf, len);
+		free(buf);
+	}
 	return (rv);
 }
 

@@ -294,13 +294,11 @@ thoth_store_put_info(struct thoth_store *st, const json_t *rec)
 	if (id == NULL)
 		return (thoth_fail("record without a valid id"));
 	snprintf(key, sizeof (key), "%s/info.json", id);
-	text = json_dumps(rec, JSON_INDENT(2));
-	if (text == NULL)
+	if ((text = json_dumps(rec, JSON_INDENT(2))) == NULL)
 		return (thoth_fail("%s: cannot encode record", id));
-	size_t len = strlen(text);
-	text = realloc(text, len + 2);
-	text[len] = '\n';
-	rv = thoth_store_put(st, key, text, len + 1);
+	char *line = thoth_xasprintf("%s\n", text);
+	rv = thoth_store_put(st, key, line, strlen(line));
+	free(line);
 	free(text);
 	return (rv);
 }

@@ -40,6 +40,7 @@ int thoth_is_hex_prefix(const char *s);
 int thoth_mkdirs(const char *path, mode_t mode);
 int thoth_write_file_atomic(const char *path, const void *buf, size_t len);
 int thoth_read_file(const char *path, char **buf, size_t *len);
+int thoth_read_stream(FILE *fp, const char *what, char **buf, size_t *len);
 char *thoth_temp_name(const char *path);	/* <dir>/.<name>.tmp.<pid> */
 /* Removes .NAME.part.PID / .NAME.tmp.PID files of dead writers in dir. */
 void thoth_sweep_stale(const char *dir);

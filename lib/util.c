@@ -205,25 +205,34 @@ int
 thoth_read_file(const char *path, char **bufp, size_t *lenp)
 {
 	FILE *fp = fopen(path, "r");
-	char *buf = NULL;
-	size_t len = 0;
+	int rv;
 
 	if (fp == NULL) {
 		if (errno == ENOENT)
 			return (1);
 		return (thoth_fail("%s: %s", path, strerror(errno)));
 	}
+	rv = thoth_read_stream(fp, path, bufp, lenp);
+	fclose(fp);
+	return (rv);
+}
+
+/* Reads fp to its end, NUL-terminated. 0, or -1 naming what. */
+int
+thoth_read_stream(FILE *fp, const char *what, char **bufp, size_t *lenp)
+{
+	char *buf = NULL, chunk[65536];
+	size_t len = 0, n;
 	FILE *mem = open_memstream(&buf, &len);
-	char chunk[65536];
-	size_t n;
+
+	if (mem == NULL)
+		err(THOTH_EXIT_FAIL, "out of memory");
 	while ((n = fread(chunk, 1, sizeof (chunk), fp)) > 0)
 		fwrite(chunk, 1, n, mem);
-	int bad = ferror(fp);
-	fclose(fp);
 	fclose(mem);
-	if (bad) {
+	if (ferror(fp)) {
 		free(buf);
-		return (thoth_fail("%s: read error", path));
+		return (thoth_fail("%s: read error", what));
 	}
 	*bufp = buf;
 	if (lenp != NULL)

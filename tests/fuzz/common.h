@@ -57,6 +57,24 @@ fuzz_file_put(struct fuzz_file *f, const void *buf, size_t len)
 }
 
 /* A growing buffer of output lines. */
+/* Runs fn on a NUL-terminated copy of a non-empty input: harnesses whose
+ * inputs are text (tokens, lines) take C strings. */
+static inline int
+fuzz_text(const uint8_t *data, size_t size, void (*fn)(char *, size_t))
+{
+	char *text;
+
+	if (size == 0)
+		return (0);
+	if ((text = malloc(size + 1)) == NULL)
+		fuzz_die("out of memory");
+	memcpy(text, data, size);
+	text[size] = '\0';
+	fn(text, size);
+	free(text);
+	return (0);
+}
+
 struct fuzz_buf {
 	char *p;
 	size_t len, cap;

@@ -232,15 +232,5 @@ run(char *text, size_t size)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char *text;
-
-	if (size == 0)
-		return (0);
-	if ((text = malloc(size + 1)) == NULL)
-		fuzz_die("out of memory");
-	memcpy(text, data, size);
-	text[size] = '\0';
-	run(text, size);
-	free(text);
-	return (0);
+	return (fuzz_text(data, size, run));
 }

@@ -150,7 +150,7 @@ both_ways(const struct thoth_spec *spec, struct ref *ref, int ref_failed,
 	}
 }
 
-static int
+static void
 run(char *text, size_t size)
 {
 	static const char *chunks[] = { "1048576", "64", "7", "1000" };
@@ -165,7 +165,7 @@ run(char *text, size_t size)
 	setenv("THOTH_SCAN_CHUNK", chunks[(unsigned char)text[0] % 4], 1);
 	setenv("THOTH_SCAN_THREADS", threads[(unsigned char)text[0] % 4], 1);
 	if (nl == NULL)
-		return (0);
+		return;
 	*nl = '\0';
 	recs = nl + 1;
 	rlen = size - (size_t)(recs - text);
@@ -182,7 +182,7 @@ run(char *text, size_t size)
 	if ((spec = thoth_spec_parse(argc, argv)) == NULL) {
 		if (thoth_errbuf[0] == '\0')
 			fuzz_die("spec refused without a reason");
-		return (0);
+		return;
 	}
 	if (thoth_spec_wants_stdin(spec)) {
 		if ((fp = fmemopen(recs, rlen ? rlen : 1, "r")) == NULL)
@@ -206,22 +206,10 @@ run(char *text, size_t size)
 	fuzz_buf_free(&ref.out);
 out:
 	thoth_spec_free(spec);
-	return (0);
 }
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char *text;
-
-	if (size == 0)
-		return (0);
-	/* NUL-terminated copy: tokens are C strings. */
-	if ((text = malloc(size + 1)) == NULL)
-		fuzz_die("out of memory");
-	memcpy(text, data, size);
-	text[size] = '\0';
-	run(text, size);
-	free(text);
-	return (0);
+	return (fuzz_text(data, size, run));
 }
