@@ -22,14 +22,16 @@ XLDFLAGS = $(LDFLAGS) $(SAN) -Wl,--as-needed
 LDLIBS = $(shell pkg-config --libs $(PKGS)) -lpthread
 
 TOOLS = $(patsubst cmd/%.c,%,$(wildcard cmd/*.c))
-# The S3 backend (libcurl) goes only into the tools that talk to the
-# store; the others find an S3 store's index without it (lib/store.c).
-S3SRC = lib/store_s3.c $(filter-out lib/s3_where.c,$(wildcard lib/s3_*.c))
+# lib/ and its subsystem folders (README.md, Design: the map).  The S3
+# backend, lib/store/s3/ (libcurl), goes only into the tools that talk
+# to the store; the others find an S3 store's index without it
+# (lib/store/where.c).
+S3SRC = $(wildcard lib/store/s3/*.c)
 S3TOOLS = thoth-put thoth-set thoth-store thoth-index thoth-purge
-LIBSRC = $(filter-out $(S3SRC),$(wildcard lib/*.c))
+LIBSRC = $(filter-out $(S3SRC),$(wildcard lib/*.c lib/*/*.c))
 LIBOBJ = $(patsubst lib/%.c,$(OBJ)/%.o,$(LIBSRC))
 S3OBJ = $(patsubst lib/%.c,$(OBJ)/%.o,$(S3SRC))
-HDR = lib/thoth.h $(wildcard lib/*_impl.h)
+HDR = $(wildcard lib/*.h lib/*/*.h lib/*/*/*.h)
 
 OBJ = obj
 BIN = bin
@@ -39,6 +41,7 @@ SCRIPTS = $(notdir $(wildcard pipelines/thoth*))
 all: $(addprefix $(BIN)/,$(TOOLS) $(SCRIPTS))
 
 $(OBJ)/%.o: lib/%.c $(HDR) | $(OBJ)
+	@mkdir -p $(@D)
 	$(CC) $(XCFLAGS) -Ilib -c -o $@ $<
 $(OBJ)/cmd-%.o: cmd/%.c $(HDR) | $(OBJ)
 	$(CC) $(XCFLAGS) -Ilib -c -o $@ $<

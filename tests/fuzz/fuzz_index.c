@@ -25,8 +25,8 @@
 #include <sys/stat.h>
 
 #include "common.h"
-#include "index_impl.h"
-#include "scan_impl.h"
+#include "index/index.h"
+#include "scan/scan.h"
 
 #define MAXARGS 16
 #define IDHEAD 48	/* magic, dev, ino, size, mtime: the base's name */

@@ -12,7 +12,7 @@
  */
 #include <string.h>
 
-#include "dump_impl.h"
+#include "dump/dump.h"
 
 /* Bigger notes are a corrupt header, not a process (1000s of threads
  * take a few MB). */

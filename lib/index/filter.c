@@ -19,8 +19,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "index_impl.h"
-#include "scan_impl.h"
+#include "index/index.h"
+#include "scan/scan.h"
 
 struct ixjob {
 	const struct thoth_spec *spec;

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dump_impl.h"
+#include "dump/dump.h"
 
 #define KDUMP_HDR_MAX ((uint64_t)64 << 20)	/* header + sub-header area */
 #define FLAT_HEADER 4096			/* makedumpfile_header block */

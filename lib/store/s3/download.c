@@ -20,7 +20,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include "s3_impl.h"
+#include "store/s3/s3.h"
 
 struct dl {
 	int fd;

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store_impl.h"
+#include "store/store.h"
 
 /* The per-user default store: $XDG_DATA_HOME/thoth, ~/.local/share/thoth. */
 static char *

@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "dump_impl.h"
+#include "dump/dump.h"
 
 static const struct dump_kind kinds[] = {
 	{ DUMP_ELFCORE, "core", ELFMAG, SELFMAG, dump_elf_check },

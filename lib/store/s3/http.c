@@ -15,7 +15,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "s3_impl.h"
+#include "store/s3/s3.h"
 
 #define S3_SLOTS	64
 #define S3_ERRBODY_MAX	(64 * 1024)

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "s3_impl.h"
+#include "store/s3/s3.h"
 
 /* A size in bytes with an optional k, M or G (powers of 1024). */
 static int

@@ -14,7 +14,7 @@
 #include <curl/curl.h>
 #include <openssl/evp.h>
 
-#include "store_impl.h"
+#include "store/store.h"
 
 #define S3_MIB			(1024 * 1024)
 #define S3_MIN_PART		(5ULL * S3_MIB)		/* S3's minimum */

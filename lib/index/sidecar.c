@@ -24,8 +24,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "index_impl.h"
-#include "scan_impl.h"
+#include "index/index.h"
+#include "scan/scan.h"
 
 #define MAGIC	"THOTHIX2"
 #define BLOCK	(64 << 10)

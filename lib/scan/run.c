@@ -22,7 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "scan_impl.h"
+#include "scan/scan.h"
 
 #define CHUNK		(1 << 20)
 #define MAXTHREADS	16

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "scan_impl.h"
+#include "scan/scan.h"
 
 struct job {
 	const struct thoth_spec *spec;	/* filter */

@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "s3_impl.h"
+#include "store/s3/s3.h"
 
 #define HASH_SLICE	(1 << 20)
 

@@ -10,7 +10,7 @@
  */
 #include <string.h>
 
-#include "dump_impl.h"
+#include "dump/dump.h"
 
 #define DUMP_VERSION_MAX 64
 #define DF_COMPLETE 0x2

@@ -16,7 +16,7 @@
 #include <emmintrin.h>
 #endif
 
-#include "scan_impl.h"
+#include "scan/scan.h"
 
 #define MAXDEPTH	32
 #define MAXNESTED	256	/* keys of the nested objects open at once */

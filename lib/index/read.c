@@ -12,9 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "store_impl.h"
-#include "index_impl.h"
-#include "scan_impl.h"
+#include "store/store.h"
+#include "index/index.h"
+#include "scan/scan.h"
 
 #define rec_time index_rec_time
 

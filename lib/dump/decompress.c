@@ -18,7 +18,7 @@
 #include <lzma.h>
 #include <lz4frame.h>
 
-#include "dump_impl.h"
+#include "dump/dump.h"
 
 #define DZ_IN (128 * 1024)
 

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "spec_impl.h"
-#include "scan_impl.h"
+#include "scan/scan.h"
 
 #define SMALL	512	/* values copied to the stack; longer ones to the heap */
 

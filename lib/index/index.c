@@ -24,8 +24,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "store_impl.h"
-#include "index_impl.h"
+#include "store/store.h"
+#include "index/index.h"
 
 #define JOURNAL_MAX_DEFAULT (16 << 20)	/* bytes before compaction */
 

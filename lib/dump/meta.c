@@ -32,7 +32,7 @@
 #include <sys/utsname.h>
 #include <elfutils/libdwfl.h>
 
-#include "dump_impl.h"
+#include "dump/dump.h"
 
 #define MAX_FRAMES 256		/* eu-stack's default too */
 

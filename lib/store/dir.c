@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "store_impl.h"
+#include "store/store.h"
 
 static char *
 dir_local(const struct thoth_store *st, const char *key)

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "s3_impl.h"
+#include "store/s3/s3.h"
 
 struct page {
 	const char *full;	/* the bucket prefix we list */

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store_impl.h"
+#include "store/store.h"
 
 const char *
 s3_env(const char *name)

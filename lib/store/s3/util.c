@@ -11,7 +11,7 @@
 
 #include <openssl/evp.h>
 
-#include "s3_impl.h"
+#include "store/s3/s3.h"
 
 /* The bucket's key of a store key: the store's prefix in front. */
 char *

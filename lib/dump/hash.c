@@ -11,7 +11,7 @@
 #include <string.h>
 #include <openssl/evp.h>
 
-#include "dump_impl.h"
+#include "dump/dump.h"
 
 static int
 hash_bytes(struct dump *d, EVP_MD_CTX *ctx, uint64_t off, size_t len)
