@@ -13,7 +13,7 @@
  *
  * Everything is checked while parsing, so that a bad spec fails before
  * any input is read.  thoth_spec_match is the reference matcher, on
- * jansson records; scan_spec.c matches canonical raw lines the same way.
+ * jansson records; scan/spec.c matches canonical raw lines the same way.
  */
 #include <err.h>
 #include <errno.h>

@@ -1,5 +1,5 @@
 /*
- * spec_impl.h - a parsed dump specification (lib/spec.c, lib/scan_spec.c).
+ * spec_impl.h - a parsed dump specification (lib/spec.c, lib/scan/spec.c).
  */
 #ifndef THOTH_SPEC_IMPL_H
 #define THOTH_SPEC_IMPL_H

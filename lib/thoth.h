@@ -75,7 +75,7 @@ const char *thoth_record_id(const json_t *rec);	/* borrowed or NULL */
 void thoth_record_set_file(json_t *rec, const char *path); /* file(_hex) */
 char *thoth_record_file(const json_t *rec);	/* exact path, or NULL */
 
-/* dump.c: recognising and hashing dumps, reading their metadata. */
+/* dump/dump.c: recognising and hashing dumps, reading their metadata. */
 struct thoth_meta_opts {
 	const char *platform;	/* used when the dump has none */
 	const char *node;
@@ -90,7 +90,7 @@ json_t *thoth_dump_hash(const char *path);
  * stderr, not a failure. */
 int thoth_dump_meta(json_t *rec, const struct thoth_meta_opts *opts);
 
-/* dump_compress.c: compresses path ("gzip" or "zstd") into a new
+/* dump/compress.c: compresses path ("gzip" or "zstd") into a new
  * temporary file in $TMPDIR, whose name *tmp the caller unlinks and
  * frees.  0, or -1 with nothing left behind. */
 int thoth_compress_file(const char *path, const char *format, char **tmp);
@@ -122,7 +122,7 @@ int thoth_filter_records(const struct thoth_spec *spec, int argc, char **argv,
 int thoth_count_records(const char *field, int argc, char **argv,
     json_t *counts);
 
-/* store.c: the object store (DESIGN §2), local directory or S3. */
+/* store/store.c: the object store (DESIGN §2), local directory or S3. */
 struct thoth_store;
 /* url NULL means $THOTH_STORE, else the per-user default. */
 struct thoth_store *thoth_store_open(const char *url);
@@ -166,7 +166,7 @@ int thoth_store_get_many(struct thoth_store *st, char *const *keys, size_t n,
 int thoth_store_get_info(struct thoth_store *st, const char *id, json_t **rec);
 int thoth_store_put_info(struct thoth_store *st, const json_t *rec);
 
-/* index.c: the NDJSON index (DESIGN §4). */
+/* index/index.c: the NDJSON index (DESIGN §4). */
 struct thoth_index;
 /* path NULL means $THOTH_INDEX, else the store's default place. */
 struct thoth_index *thoth_index_open(struct thoth_store *st, const char *path);
@@ -183,7 +183,7 @@ int thoth_index_scan(struct thoth_index *ix, int64_t lo, int64_t hi,
     thoth_record_fn fn, void *arg);
 /* thoth_filter_records over the same records in the same order; blocks
  * of base records outside the spec's time range are skipped unread
- * (scan_index.c: base.ndjson.idx).  0 or -1. */
+ * (index/filter.c: base.ndjson.idx).  0 or -1. */
 int thoth_index_filter(struct thoth_index *ix, const struct thoth_spec *spec,
     thoth_lines_fn fn, void *arg);
 /* Replaces the index with every info.json in the store; edits appended

@@ -1,5 +1,5 @@
 /*
- * dump_compress.c - compressing a dump for the store (thoth-put -z/-Z).
+ * compress.c - compressing a dump for the store (thoth-put -z/-Z).
  *
  * gzip is zlib's deflate at level 6 with a gzip header that keeps the
  * dump's modification time (thoth-hash reads it back as "time");

@@ -3,7 +3,7 @@
  * whole; and reading its bytes whatever the compression.
  *
  * A file compressed with gzip, zstd, xz or lz4 is read through a
- * stream decoder (decompress.c) that goes only as far as the headers
+ * stream decoder (dump/decompress.c) that goes only as far as the headers
  * asked for; everything after that sees the dump's own bytes.  The
  * kind is picked by magic from the first of those bytes; each kind
  * checks its own headers before anything trusts them, so that hashing

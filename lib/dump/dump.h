@@ -1,16 +1,24 @@
 /*
- * dump_impl.h - private to lib/dump*.c: an open dump and its kind.
+ * lib/dump/ - recognising, hashing and reading dumps: ELF cores and
+ * vmcores (elf.c), makedumpfile's kdump formats (kdump.c, with the
+ * VMCOREINFO text in vmcoreinfo.c), illumos dumps and cores
+ * (illumos.c), compressed dumps (dump/decompress.c), and the compressors of
+ * thoth-put (compress.c).  Its public face is the thoth_dump_* part of
+ * thoth.h (thoth-hash, thoth-meta, thoth-put); this header is private
+ * to lib/dump/.  It calls only lib/ (thoth.h) and the system's
+ * libraries (libelf, libdw, zlib, zstd, xz, lz4), never the scanner,
+ * the index or the store.
  *
- * dump.c opens a file, sees through its compression (decompress.c),
- * picks its kind by magic and has the kind check its headers;
- * dump_hash.c and dump_meta.c then work on a dump that is known to be
- * whole.  A new kind of dump is one more enum dump_kind_id, a row of
- * kinds[] in dump.c (magic, check) and one entry each in the hashers[]
- * of dump_hash.c and readers[] of dump_meta.c.  Every kind reads the
- * dump through dump_read()/dump_bytes(), which hide the compression.
+ * dump/dump.c opens a file, sees through its compression (dump/decompress.c),
+ * picks its kind by magic and has the kind check its headers; hash.c
+ * and meta.c then work on a dump that is known to be whole.  A new
+ * kind of dump is one more enum dump_kind_id, a row of kinds[] in
+ * dump/dump.c (magic, check) and one entry each in the hashers[] of hash.c
+ * and readers[] of meta.c.  Every kind reads the dump through
+ * dump_read()/dump_bytes(), which hide the compression.
  */
-#ifndef DUMP_IMPL_H
-#define DUMP_IMPL_H
+#ifndef THOTH_DUMP_H
+#define THOTH_DUMP_H
 
 #include <gelf.h>
 
@@ -82,7 +90,7 @@ struct dump {
 	unsigned char *hdr_buf;		/* hdr, when put together */
 };
 
-/* dump.c */
+/* dump/dump.c */
 int dump_open(struct dump *d, const char *path);	/* 0 or -1 + errbuf */
 int dump_open_fd(struct dump *d, int fd, const char *path);
 void dump_close(struct dump *d);
@@ -96,7 +104,7 @@ uint64_t dump_rd(const struct dump *d, const unsigned char *p, size_t n);
 json_t *dump_chars(const unsigned char *p, size_t max, int trim);
 void dump_set(json_t *rec, const char *key, json_t *v);	/* steals v */
 
-/* dump_elf.c: ELF cores and vmcores. */
+/* elf.c: ELF cores and vmcores. */
 int dump_elf_check(struct dump *d);
 /* Calls fn for each note of each PT_NOTE, in file order, with its
  * owner name (namesz bytes, NUL included) and descriptor. */
@@ -105,22 +113,23 @@ typedef void (*dump_note_fn)(struct dump *d, const char *name, size_t namesz,
 int dump_elf_notes(struct dump *d, dump_note_fn fn, void *arg);
 int dump_note_is(const char *name, size_t namesz, const char *owner);
 
-/* dump_kdump.c: makedumpfile's formats, and VMCOREINFO. */
+/* kdump.c: makedumpfile's formats. */
 int dump_kdump_check(struct dump *d);
 int dump_flat_check(struct dump *d);
 int dump_kdump_meta(struct dump *d, json_t *rec);
 int dump_vmcore_meta(struct dump *d, json_t *rec);
-/* "KEY=value" of a VMCOREINFO text; NULL if absent. */
+
+/* vmcoreinfo.c: "KEY=value" of a VMCOREINFO text; NULL if absent. */
 json_t *dump_vmcoreinfo(const unsigned char *p, size_t n, const char *key);
 int64_t dump_vmcoreinfo_time(const unsigned char *p, size_t n);	/* or 0 */
 
-/* dump_illumos.c: illumos crash dumps and process cores. */
+/* illumos.c: illumos crash dumps and process cores. */
 int dump_illumos_check(struct dump *d);
 int dump_illumos_meta(struct dump *d, json_t *rec);
 int dump_illumos_core_meta(struct dump *d, json_t *rec);
 json_t *dump_illumos_signal(int sig);
 
-/* decompress.c */
+/* dump/decompress.c */
 enum dz_format dz_detect(const unsigned char *head, size_t len);
 const char *dz_name(enum dz_format fmt);
 struct dz *dz_open(int fd, enum dz_format fmt);	/* NULL + errbuf */
@@ -129,4 +138,4 @@ ssize_t dz_pread(struct dz *z, void *buf, size_t len, uint64_t off);
 int dz_copy(struct dz *z, int fd, uint64_t *total);
 int64_t dz_content_size(struct dz *z, const unsigned char *head, size_t len);
 
-#endif /* DUMP_IMPL_H */
+#endif /* THOTH_DUMP_H */

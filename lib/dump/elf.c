@@ -1,5 +1,5 @@
 /*
- * dump_elf.c - ELF cores: process cores (Linux, illumos) and Linux
+ * elf.c - ELF cores: process cores (Linux, illumos) and Linux
  * kernel vmcores (kdump's /proc/vmcore, makedumpfile -E).
  *
  * The ELF header and program headers are read by hand, in the file's

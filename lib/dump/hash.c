@@ -1,10 +1,10 @@
 /*
- * dump_hash.c - a dump's id: SHA-256 of the bytes that make it unique.
+ * hash.c - a dump's id: SHA-256 of the bytes that make it unique.
  *
  * An ELF core (or vmcore) is identified by its ELF header, its program
  * header table and its notes (pids, registers, times, mappings): a few
  * KB, however large the core (DESIGN §3).  A kdump or illumos crash
- * dump by its header (dump_kdump.c, dump_illumos.c).  The bytes are
+ * dump by its header (dump/kdump.c, dump/illumos.c).  The bytes are
  * hashed as they are in the dump, so the id is the same on every host,
  * whatever its byte order, and the same for the dump compressed.
  */

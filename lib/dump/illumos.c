@@ -1,5 +1,5 @@
 /*
- * dump_illumos.c - illumos dumps: kernel crash dumps (dumphdr_t, as
+ * illumos.c - illumos dumps: kernel crash dumps (dumphdr_t, as
  * savecore writes vmdump.N and vmcore.N) and the notes of process
  * cores (psinfo_t, pstatus_t, utsname, zone name).
  *

@@ -1,8 +1,8 @@
 /*
- * dump_kdump.c - Linux kernel crash dumps: makedumpfile's compressed
+ * kdump.c - Linux kernel crash dumps: makedumpfile's compressed
  * kdump format ("KDUMP   ", and the older "DISKDUMP"), its flattened
  * form (makedumpfile -F: a stream of offset/size blocks), and the
- * VMCOREINFO text that both and ELF vmcores carry.
+ * metadata of ELF vmcores (their VMCOREINFO text: vmcoreinfo.c).
  *
  * The id of a kdump is the digest of its header area: the
  * disk_dump_header block and the kdump_sub_header blocks after it
@@ -225,42 +225,6 @@ dump_flat_check(struct dump *d)
 	d->hdr = d->hdr_buf;
 	d->hdr_len = (size_t)len;
 	return (kdump_take(d));
-}
-
-json_t *
-dump_vmcoreinfo(const unsigned char *p, size_t n, const char *key)
-{
-	size_t klen = strlen(key), i = 0, end;
-
-	while (i < n) {
-		for (end = i; end < n && p[end] != '\n' && p[end] != '\0'; end++)
-			continue;
-		if (end - i > klen && memcmp(p + i, key, klen) == 0 &&
-		    p[i + klen] == '=')
-			return (end - i > klen + 1 ? thoth_json_string(
-			    (const char *)p + i + klen + 1, end - i - klen - 1) :
-			    NULL);
-		if (end < n && p[end] == '\0')
-			break;
-		i = end + 1;
-	}
-	return (NULL);
-}
-
-int64_t
-dump_vmcoreinfo_time(const unsigned char *p, size_t n)
-{
-	json_t *v = dump_vmcoreinfo(p, n, "CRASHTIME");
-	char *end;
-	long long t;
-
-	if (v == NULL)
-		return (0);
-	t = strtoll(json_string_value(v), &end, 10);
-	if (*end != '\0' || t < 0)
-		t = 0;
-	json_decref(v);
-	return (t);
 }
 
 /* platform "Linux RELEASE", as uname -sr prints it on that host. */

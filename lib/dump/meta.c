@@ -1,5 +1,5 @@
 /*
- * dump_meta.c - what a dump says about itself: for a Linux process
+ * meta.c - what a dump says about itself: for a Linux process
  * core, its notes and, through libdwfl, its modules and stack; other
  * kinds are read by their own files (readers[]).
  *

@@ -1,5 +1,5 @@
 /*
- * scan_index.c - thoth_index_filter: thoth_index_scan's records, in its
+ * filter.c - thoth_index_filter: thoth_index_scan's records, in its
  * order, matched in place on every core.
  *
  * thoth_index_scan emits a journal record J just before the first base
@@ -8,7 +8,7 @@
  * time of its chunk, so workers mark those records (SCAN_TIME events)
  * and the main thread, consuming chunks in order, slips the journal's
  * matching records in at the marks.  With a time range, whole blocks of
- * the base are skipped by their summary (scan_sidecar.c) where that
+ * the base are skipped by their summary (index/sidecar.c) where that
  * cannot change what is printed.
  */
 #include <err.h>
@@ -20,7 +20,6 @@
 #include <unistd.h>
 
 #include "index/index.h"
-#include "scan/scan.h"
 
 struct ixjob {
 	const struct thoth_spec *spec;

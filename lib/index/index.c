@@ -27,10 +27,8 @@
 #include "store/store.h"
 #include "index/index.h"
 
-#define JOURNAL_MAX_DEFAULT (16 << 20)	/* bytes before compaction */
-
-static char *
-ix_file(const struct thoth_index *ix, const char *name)
+char *
+index_file(const struct thoth_index *ix, const char *name)
 {
 	return (thoth_xasprintf("%s/%s", ix->dir, name));
 }
@@ -49,7 +47,7 @@ thoth_index_open(struct thoth_store *st, const char *path)
 	ix = thoth_xmalloc(sizeof (*ix));
 	ix->dir = thoth_xstrdup(path);
 	ix->locked = 0;
-	lock = ix_file(ix, "lock");
+	lock = index_file(ix, "lock");
 	ix->lockfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (ix->lockfd < 0) {
 		thoth_fail("%s: %s", lock, strerror(errno));
@@ -95,80 +93,6 @@ thoth_index_unlock(struct thoth_index *ix)
 {
 	(void) flock(ix->lockfd, LOCK_UN);
 	ix->locked = 0;
-}
-
-/* Cuts a torn last line (a writer died mid-append) off the journal. */
-static int
-repair_tail(int fd, const char *path)
-{
-	struct stat sb;
-	char c;
-	off_t end;
-
-	if (fstat(fd, &sb) != 0)
-		return (thoth_fail("%s: %s", path, strerror(errno)));
-	for (end = sb.st_size; end > 0; end--) {
-		if (pread(fd, &c, 1, end - 1) != 1)
-			return (thoth_fail("%s: %s", path, strerror(errno)));
-		if (c == '\n')
-			break;
-	}
-	if (end != sb.st_size && ftruncate(fd, end) != 0)
-		return (thoth_fail("%s: %s", path, strerror(errno)));
-	return (0);
-}
-
-static off_t
-journal_max(void)
-{
-	const char *s = getenv("THOTH_INDEX_JOURNAL_MAX");
-	char *end;
-	long long n;
-
-	if (s == NULL || *s == '\0')
-		return (JOURNAL_MAX_DEFAULT);
-	n = strtoll(s, &end, 10);
-	if (*end != '\0' || n < 0) {
-		warnx("THOTH_INDEX_JOURNAL_MAX=%s: not a size in bytes, using %d",
-		    s, JOURNAL_MAX_DEFAULT);
-		return (JOURNAL_MAX_DEFAULT);
-	}
-	return ((off_t)n);
-}
-
-int
-thoth_index_append(struct thoth_index *ix, const json_t *rec)
-{
-	char *path = ix_file(ix, "journal.ndjson"), *line = NULL;
-	int fd, rv = -1;
-	struct stat sb;
-
-	if ((fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC,
-	    0644)) < 0) {
-		thoth_fail("%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (repair_tail(fd, path) != 0)
-		goto out;
-	char *text = thoth_json_line(rec);
-	line = thoth_xasprintf("%s\n", text);
-	free(text);
-	size_t len = strlen(line);
-	if (write(fd, line, len) != (ssize_t)len || fdatasync(fd) != 0) {
-		thoth_fail("%s: write: %s", path, strerror(errno));
-		(void) repair_tail(fd, path);
-		goto out;
-	}
-	rv = 0;
-	if (fstat(fd, &sb) == 0 && sb.st_size > journal_max() &&
-	    !index_rebuild_running(ix))
-		rv = thoth_index_compact(ix);
-out:
-	if (fd >= 0)
-		close(fd);
-	free(line);
-	free(path);
-	return (rv);
 }
 
 /*
@@ -217,7 +141,7 @@ index_rebuild_begin(struct thoth_index *ix)
 int
 index_open_pair(struct thoth_index *ix, FILE **base, FILE **journal)
 {
-	char *bp = ix_file(ix, "base.ndjson"), *jp = ix_file(ix, "journal.ndjson");
+	char *bp = index_file(ix, "base.ndjson"), *jp = index_file(ix, "journal.ndjson");
 	int held = ix->locked, rv = 0;
 
 	if (!held && flock(ix->lockfd, LOCK_SH) != 0)

@@ -1,9 +1,8 @@
 /*
- * index_scan.c - reading the index in time order, and rewriting it
- * whole (compaction, rebuild from the store).  thoth_index_scan is the
+ * read.c - reading the index in time order: thoth_index_scan is the
  * reference reader, one jansson record at a time; thoth_index_filter
- * (scan_index.c) gives the same lines much faster, and compaction uses
- * it.
+ * (filter.c) gives the same lines much faster.  The journal's loader
+ * here serves both.
  */
 #include <err.h>
 #include <errno.h>
@@ -12,9 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "store/store.h"
 #include "index/index.h"
-#include "scan/scan.h"
 
 #define rec_time index_rec_time
 
@@ -130,103 +127,4 @@ thoth_index_scan(struct thoth_index *ix, int64_t lo, int64_t hi,
 	if (jfp != NULL)
 		fclose(jfp);
 	return (rv < 0 ? -1 : 0);
-}
-
-static int
-write_lines(const char *lines, size_t len, size_t n, void *arg)
-{
-	(void)n;
-	return (fwrite(lines, 1, len, arg) == len ? 0 : -1);
-}
-
-static char *
-ix_path(const struct thoth_index *ix, const char *name)
-{
-	return (thoth_xasprintf("%s/%s", ix->dir, name));
-}
-
-/* fsync and rename a finished stdio temporary into place. */
-int
-index_publish(FILE *fp, const char *tmp, const char *path)
-{
-	int bad = fflush(fp) != 0 || ferror(fp) || fsync(fileno(fp)) != 0;
-
-	if (fclose(fp) != 0 || bad) {
-		(void) unlink(tmp);
-		return (thoth_fail("%s: %s", tmp, strerror(errno)));
-	}
-	if (rename(tmp, path) != 0) {
-		(void) unlink(tmp);
-		return (thoth_fail("%s: %s", path, strerror(errno)));
-	}
-	return (0);
-}
-
-/* Replaces the journal with its bytes from offset 'from' on. */
-int
-index_journal_restart(struct thoth_index *ix, off_t from)
-{
-	char *path = ix_path(ix, "journal.ndjson");
-	char *tmp = thoth_temp_name(path);
-	FILE *out = fopen(tmp, "we"), *in = fopen(path, "re");
-	char buf[65536];
-	size_t n;
-	int rv;
-
-	if (out == NULL) {
-		rv = thoth_fail("%s: %s", tmp, strerror(errno));
-	} else {
-		if (in != NULL && fseeko(in, from, SEEK_SET) == 0) {
-			while ((n = fread(buf, 1, sizeof (buf), in)) > 0)
-				fwrite(buf, 1, n, out);
-		}
-		rv = index_publish(out, tmp, path);
-	}
-	if (in != NULL)
-		fclose(in);
-	free(tmp);
-	free(path);
-	return (rv);
-}
-
-/* Every record into a new base; its block summary is made at once, so
- * that readers with a time range need not make it. */
-int
-thoth_index_compact(struct thoth_index *ix)
-{
-	char *path = ix_path(ix, "base.ndjson");
-	char *tmp = thoth_temp_name(path);
-	struct thoth_spec *all = thoth_spec_parse(0, NULL);
-	int held = ix->locked, rv = -1;
-	FILE *out;
-
-	if (!held && thoth_index_lock(ix) != 0)
-		goto out;
-	if (index_rebuild_running(ix)) {	/* it carries the journal over */
-		thoth_fail("a rebuild is running: compact after it");
-		goto unlock;
-	}
-	if ((out = fopen(tmp, "we")) == NULL) {
-		thoth_fail("%s: %s", tmp, strerror(errno));
-		goto unlock;
-	}
-	if (thoth_index_filter(ix, all, write_lines, out) != 0 || ferror(out)) {
-		if (ferror(out))
-			thoth_fail("%s: %s", tmp, strerror(errno));
-		fclose(out);
-		(void) unlink(tmp);
-		goto unlock;
-	}
-	if (index_publish(out, tmp, path) == 0)
-		rv = index_journal_restart(ix, INT64_MAX);
-unlock:
-	if (!held)
-		thoth_index_unlock(ix);
-	if (rv == 0)	/* derived from the base alone: no lock needed */
-		(void) index_sidecar_build(ix);
-out:
-	thoth_spec_free(all);
-	free(tmp);
-	free(path);
-	return (rv);
 }

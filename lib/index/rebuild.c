@@ -1,5 +1,5 @@
 /*
- * index_rebuild.c - rebuilding the index from the store's info.json.
+ * rebuild.c - rebuilding the index from the store's info.json.
  *
  * Writers keep working during a rebuild: the journal's length is noted
  * before the store is listed, and whatever was appended after that is
@@ -19,7 +19,6 @@
 
 #include "store/store.h"
 #include "index/index.h"
-#include "scan/scan.h"
 
 struct slot {
 	json_int_t time;

@@ -1,5 +1,5 @@
 /*
- * scan_sidecar.c - base.ndjson.idx: the base summed up by blocks, so
+ * sidecar.c - base.ndjson.idx: the base summed up by blocks, so
  * that a time range reads a few blocks, whatever the size of the index.
  *
  * A block holds the lines starting in 64 KiB of the base; its entry
@@ -25,7 +25,6 @@
 #include <unistd.h>
 
 #include "index/index.h"
-#include "scan/scan.h"
 
 #define MAGIC	"THOTHIX2"
 #define BLOCK	(64 << 10)

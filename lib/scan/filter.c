@@ -1,5 +1,5 @@
 /*
- * scan_filter.c - the record loops of thoth-filter and thoth-report on
+ * filter.c - the record loops of thoth-filter and thoth-report on
  * files: canonical lines are matched (or counted) in place, any other
  * line goes through jansson exactly as in record.c.
  */

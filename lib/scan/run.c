@@ -1,5 +1,5 @@
 /*
- * scan_run.c - the lines of a file in chunks, on every core, in order.
+ * run.c - the lines of a file in chunks, on every core, in order.
  *
  * A chunk is a range of bytes; it owns the lines that start in it (a
  * line straddling its end belongs to it, the next chunk skips that

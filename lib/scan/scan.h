@@ -1,6 +1,11 @@
 /*
- * scan_impl.h - the fast record loop's private parts (lib/scan*.c,
- * lib/spec.c, lib/index_scan.c).
+ * lib/scan/ - matching NDJSON records in place, fast: the record loops
+ * of thoth-filter and thoth-report over files (filter.c), the parallel
+ * chunked reader they and the index share (run.c), canonical lines
+ * (scan.c) and spec matching on them (spec.c), with jansson (lib/
+ * record.c, lib/spec.c) as the reference any other line goes to.  It
+ * calls only lib/ (thoth.h, spec_impl.h); the index (lib/index/) builds
+ * on it, never the other way.
  *
  * A line is first checked by scan_line: if it is a JSON object exactly
  * as jansson would print it (compact, canonical escapes and integers,
@@ -8,13 +13,13 @@
  * the fields a spec names are read straight from it.  Any other line is
  * handed to jansson, the reference, so that results never differ.
  */
-#ifndef THOTH_SCAN_IMPL_H
-#define THOTH_SCAN_IMPL_H
+#ifndef THOTH_SCAN_H
+#define THOTH_SCAN_H
 
 #include <stdint.h>
 #include "thoth.h"
 
-/* scan.c: canonical lines and their values. */
+/* scan/scan.c: canonical lines and their values. */
 enum { SV_STR, SV_NUM, SV_TRUE, SV_FALSE, SV_NULL, SV_OBJ, SV_ARR };
 
 struct scan_val {
@@ -54,7 +59,7 @@ int scan_path(const struct scan_rec *r, const char *path, struct scan_val *v);
 /* "id" when it is a dump id (thoth_record_id), else NULL; not terminated. */
 const char *scan_id(const struct scan_rec *r);
 
-/* scan_run.c: lines of a file, in chunks, on every core, in order. */
+/* scan/run.c: lines of a file, in chunks, on every core, in order. */
 enum { SCAN_WARN, SCAN_TIME };
 
 struct scan_ev {		/* something at a point of a chunk's output */
@@ -71,7 +76,7 @@ struct scan_out {		/* what a worker made of one chunk */
 	struct scan_ev *ev;
 	size_t nev, evcap;
 	size_t nlines;		/* input lines so far (the current one's number) */
-	int64_t runmax;		/* for SCAN_TIME events (scan_index.c) */
+	int64_t runmax;		/* for SCAN_TIME events (index/filter.c) */
 };
 
 struct scan_ops {
@@ -121,28 +126,7 @@ struct scan_ref {
 };
 int scan_ref_match(json_t *rec, const struct thoth_where *where, void *arg);
 
-/* scan_spec.c: spec matching on canonical lines (1, 0, -1 undecided). */
+/* scan/spec.c: spec matching on canonical lines (1, 0, -1 undecided). */
 int scan_spec_match(const struct thoth_spec *spec, const struct scan_rec *r);
-
-/* index_scan.c: the journal, for scan_index.c. */
-struct journal {
-	json_t *latest;		/* id -> record, last line wins */
-	json_t **sorted;	/* the same records by time */
-	size_t n, next;
-};
-void index_journal_load(FILE *fp, struct journal *j);
-void index_journal_free(struct journal *j);
-json_int_t index_rec_time(const json_t *rec);
-
-/* scan_sidecar.c: base.ndjson.idx, base.ndjson summed up by blocks.
- * The segments of the base (fd, mapped) that may hold records matching
- * a time range [lo, hi) on "uploaded", or NULL if all must be read;
- * journal: the journal is not empty.  Made and saved when missing or
- * stale. */
-struct scan_seg *index_sidecar_segments(struct thoth_index *ix, int fd,
-    const char *map, size_t size, int64_t lo, int64_t hi, int journal,
-    size_t *nsegs);
-/* Remakes it for the current base, after a rewrite.  0 or -1. */
-int index_sidecar_build(struct thoth_index *ix);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * scan_spec.c - thoth_spec_match on a canonical line (see scan.c),
+ * spec.c - thoth_spec_match on a canonical line (see scan/scan.c),
  * step for step: the first path component through scan_path (with its
  * fallback to "properties"), arrays on the way meaning "any element",
  * strings compared unescaped, anything else as its compact JSON, which

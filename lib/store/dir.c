@@ -1,5 +1,5 @@
 /*
- * store_dir.c - the directory store: <root>/<key> on a local filesystem.
+ * dir.c - the directory store: <root>/<key> on a local filesystem.
  *
  * Objects are written under a dot-name in their final directory and
  * renamed into place, so a reader never sees a partial object; names

@@ -1,9 +1,17 @@
 /*
- * store_impl.h - what a store backend provides (private to lib/store*.c).
- * Keys are validated by store.c before they reach a backend.
+ * lib/store/ - the object store: the front every tool uses (store.c:
+ * opening a store by URL, key checks, the thoth_store_* part of
+ * thoth.h), the directory backend (dir.c), and where an S3 store's
+ * local index lives, worked out without libcurl (where.c) so that
+ * thoth-filter and thoth-report need no network code.  The S3 backend
+ * itself is lib/store/s3/, linked only into the tools that talk to the
+ * store and reached only through thoth_store_s3_init.  The store calls
+ * only lib/; the index calls the store, never the other way.  This
+ * header is what a backend provides; keys are validated by store.c
+ * before they reach a backend.
  */
-#ifndef THOTH_STORE_IMPL_H
-#define THOTH_STORE_IMPL_H
+#ifndef THOTH_STORE_H
+#define THOTH_STORE_H
 
 #include "thoth.h"
 
@@ -34,12 +42,12 @@ struct thoth_store {
 };
 
 int thoth_store_dir_init(struct thoth_store *st, const char *path);
-/* The S3 backend (store_s3.c, s3_*.c: libcurl) is linked only into the
- * tools that talk to the store; store.c refers to it weakly. */
+/* The S3 backend (store/s3/s3.c, s3_*.c: libcurl) is linked only into the
+ * tools that talk to the store; store/store.c refers to it weakly. */
 int thoth_store_s3_init(struct thoth_store *st, const char *url)
     __attribute__((weak));
 
-/* s3_where.c: an s3:// URL's parts, without libcurl. */
+/* store/where.c: an s3:// URL's parts, without libcurl. */
 struct s3_where {
 	char *endpoint;		/* scheme://host[:port], no '/' at the end */
 	char *bucket;

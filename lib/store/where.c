@@ -1,5 +1,5 @@
 /*
- * s3_where.c - where an s3:// store is: bucket, prefix, endpoint,
+ * where.c - where an s3:// store is: bucket, prefix, endpoint,
  * region, the root shown in records and the local index directory.
  * No libcurl here: tools that only read the index (thoth-filter,
  * thoth-report) know an S3 store's index without linking the backend.

@@ -1,5 +1,5 @@
 /*
- * s3_download.c - fetching objects: one into a local file, resumably,
+ * download.c - fetching objects: one into a local file, resumably,
  * and many small ones at once (index rebuild).
  *
  * A download goes to "<file>.part", renamed into place once complete

@@ -1,5 +1,5 @@
 /*
- * s3_http.c - S3 requests: signing with libcurl's SigV4, a multi loop
+ * http.c - S3 requests: signing with libcurl's SigV4, a multi loop
  * with retries and backoff, and one-line explanations of failures.
  *
  * curl 7.88 signs every header we pass, but it does not send
@@ -79,20 +79,6 @@ s3_req_header(struct s3_req *r, const char *fmt, ...)
 	va_end(ap);
 	r->hdrs = curl_slist_append(r->hdrs, h);
 	free(h);
-}
-
-int
-s3_req_ok(const struct s3_req *r)
-{
-	return (r->cres == CURLE_OK && r->status >= 200 && r->status < 300);
-}
-
-int
-s3_req_absent(const struct s3_req *r)
-{
-	return (r->cres == CURLE_OK && r->status == 404 &&
-	    strcmp(r->code, "NoSuchBucket") != 0 && strcmp(r->code,
-	    "NoSuchUpload") != 0);
 }
 
 int

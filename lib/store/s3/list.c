@@ -1,5 +1,5 @@
 /*
- * s3_list.c - listing a "directory" of the store: ListObjectsV2 with
+ * list.c - listing a "directory" of the store: ListObjectsV2 with
  * delimiter "/", page after page (continuation tokens).
  *
  * SigV4 signs the query string as sent, and the server re-encodes what

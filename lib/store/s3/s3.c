@@ -1,11 +1,11 @@
 /*
- * store_s3.c - the S3 store: THOTH_STORE=s3://bucket/prefix on any
+ * s3.c - the S3 store: THOTH_STORE=s3://bucket/prefix on any
  * S3-compatible service (DESIGN §2), configured by the standard AWS
  * variables and a few THOTH_S3_* ones (thoth-s3(7)).
  *
  * Keys map to "<prefix>/<key>" in the bucket.  S3 PUTs are atomic, so
  * no partial object is ever visible; big files go up as multipart
- * uploads (s3_upload.c).  The index is a local cache under
+ * uploads (store/s3/upload.c).  The index is a local cache under
  * $XDG_CACHE_HOME, one directory per endpoint, bucket and prefix.
  */
 #include <stdlib.h>

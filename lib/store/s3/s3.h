@@ -1,5 +1,12 @@
 /*
- * s3_impl.h - the S3 backend's private parts (lib/s3_*.c, store_s3.c).
+ * lib/store/s3/ - the S3 backend of the store (libcurl, SigV4): the
+ * backend's operations (s3.c), requests and their retries (http.c),
+ * what an answer means (answer.c), uploads (upload.c), downloads
+ * (download.c), listings (list.c) and small pieces (util.c).  Linked
+ * only into the tools that talk to the store.  It calls lib/ and the
+ * store's front (store/store.h); only store.c reaches it, through
+ * thoth_store_s3_init.  Inside, calls go one way: s3.c, upload.c,
+ * download.c, list.c -> http.c -> answer.c -> util.c.
  *
  * Every request is a struct s3_req run by s3_batch_run(): a curl multi
  * loop that keeps up to N requests in flight, retries each one with
@@ -8,8 +15,8 @@
  * A single request is a batch of one (s3_perform).  The multi handle
  * lives as long as the store, so connections are reused throughout.
  */
-#ifndef THOTH_S3_IMPL_H
-#define THOTH_S3_IMPL_H
+#ifndef THOTH_S3_H
+#define THOTH_S3_H
 
 #include <curl/curl.h>
 #include <openssl/evp.h>
@@ -87,19 +94,22 @@ struct s3_batch {
 	void *arg;
 };
 
-/* s3_http.c */
+/* http.c */
 struct s3_req *s3_req_new(struct s3 *s3, const char *method, const char *key,
     const char *query);
 void s3_req_free(struct s3_req *r);
 void s3_req_header(struct s3_req *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-int s3_req_ok(const struct s3_req *r);
-int s3_req_absent(const struct s3_req *r);
 int s3_batch_run(struct s3_batch *b);
 int s3_perform(struct s3_req *r);	/* 0 for 2xx, else -1 and r->msg */
 int s3_fail(const struct s3_req *r);	/* copies r->msg to thoth_errbuf */
 
-/* s3_util.c */
+/* answer.c: what an answer means. */
+int s3_req_ok(const struct s3_req *r);
+int s3_req_absent(const struct s3_req *r);
+void s3_explain(struct s3_req *r);	/* sets r->msg for people */
+
+/* util.c */
 char *s3_object_key(const struct s3 *s3, const char *key);
 char *s3_xml_text(const char *xml, size_t len, const char *tag,
     const char **next);
@@ -108,7 +118,6 @@ void s3_base64(const unsigned char *d, size_t n, char *out);
 void s3_sha256_hex(const void *buf, size_t len, char out[65]);
 void s3_md5(const void *buf, size_t len, unsigned char out[16]);
 int64_t s3_clock_ms(void);
-void s3_explain(struct s3_req *r);	/* sets r->msg for people */
 /* ETags: MD5 of the object, or of the parts' MD5s then "-N" */
 struct s3_etag {
 	EVP_MD_CTX *part, *all;
@@ -120,7 +129,7 @@ void s3_etag_update(struct s3_etag *e, const void *buf, size_t len);
 void s3_etag_final(struct s3_etag *e, char *out, size_t outlen);
 void s3_etag_free(struct s3_etag *e);
 
-/* s3_list.c, s3_upload.c, s3_download.c: the store ops */
+/* list.c, store/s3/upload.c, store/s3/download.c: the store ops */
 int s3_list(struct thoth_store *st, const char *prefix, thoth_list_fn fn,
     void *arg);
 int s3_put_file(struct thoth_store *st, const char *key, const char *path,

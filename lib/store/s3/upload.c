@@ -1,5 +1,5 @@
 /*
- * s3_upload.c - streaming a local file into the store.
+ * upload.c - streaming a local file into the store.
  *
  * A file up to THOTH_S3_PART_SIZE goes up in one PUT; a bigger one as a
  * multipart upload whose parts go up THOTH_S3_PARALLEL at a time.  The
