@@ -44,6 +44,7 @@ int thoth_read_stream(FILE *fp, const char *what, char **buf, size_t *len);
 char *thoth_temp_name(const char *path);	/* <dir>/.<name>.tmp.<pid> */
 /* Removes .NAME.part.PID / .NAME.tmp.PID files of dead writers in dir. */
 void thoth_sweep_stale(const char *dir);
+int thoth_remove_tree(const char *path);	/* rm -r; 0 if absent */
 void thoth_close_stdout(void);
 
 /* json.c */
@@ -94,6 +95,9 @@ int thoth_dump_meta(json_t *rec, const struct thoth_meta_opts *opts);
  * temporary file in $TMPDIR, whose name *tmp the caller unlinks and
  * frees.  0, or -1 with nothing left behind. */
 int thoth_compress_file(const char *path, const char *format, char **tmp);
+/* dump/decompress.c: a gzip, zstd, xz or lz4 file (fd in, read from its
+ * start) decompressed into fd out.  0 or -1. */
+int thoth_decompress_fd(int in, int out);
 
 /* spec.c: dump specifications (see thoth-filter(1)). */
 struct thoth_spec;
@@ -153,6 +157,10 @@ int thoth_store_delete(struct thoth_store *st, const char *key);
 typedef int (*thoth_list_fn)(const char *name, void *arg);
 int thoth_store_list(struct thoth_store *st, const char *prefix,
     thoth_list_fn fn, void *arg);
+/* The same, only names that sort after 'after' (NULL: all); S3 lists
+ * them in order, a directory in no particular order. */
+int thoth_store_list_after(struct thoth_store *st, const char *prefix,
+    const char *after, thoth_list_fn fn, void *arg);
 /* Many small objects (info.json for a rebuild), several requests in
  * flight where the backend can (S3).  fn is called once per key, in no
  * particular order, with rv 0 and the object in buf/len (borrowed, valid
@@ -196,6 +204,35 @@ int thoth_index_update(struct thoth_index *ix, struct thoth_store *st,
     int verbose);
 /* Merges the journal into the base (takes the lock if not held). */
 int thoth_index_compact(struct thoth_index *ix);
+
+/* index/fold.c: a record as the fold of stamped writes (an S3 store's
+ * shared log).  join folds in (a record with "stamps", as
+ * thoth_fold_entry makes them or a snapshot holds them); ops applies
+ * {PATH: VALUE, or null to remove} to rec, stamped (NULL: unstamped, as
+ * a directory store does).  0 or -1. */
+int thoth_fold_join(json_t *cur, const json_t *in);
+int thoth_fold_ops(json_t *rec, const json_t *ops, const char *stamp);
+json_t *thoth_fold_entry(const json_t *line, const char *stamp);
+
+/* index/log.c: the shared log of an S3 store (thoth-s3(7)). */
+int thoth_log_kept(const struct thoth_store *st);	/* an S3 store */
+/* Folds the log objects not read yet into the local index, unless it
+ * was refreshed less than max_age seconds ago (-1: $THOTH_REFRESH, 5). */
+int thoth_log_refresh(struct thoth_index *ix, struct thoth_store *st,
+    int max_age, int verbose);
+/* Writes lines ({"id", "put": REC} or {"id", "ops": {...}}) as one new
+ * log object, then folds them into the local index; out (may be NULL)
+ * gets id -> the record now. */
+int thoth_log_write(struct thoth_index *ix, struct thoth_store *st,
+    const json_t *lines, json_t *out);
+/* thoth_index_rebuild, then the newest snapshot and the whole log. */
+int thoth_log_rebuild(struct thoth_index *ix, struct thoth_store *st,
+    int verbose);
+/* A snapshot of the whole fold into the store; old log deleted. */
+int thoth_log_snapshot(struct thoth_index *ix, struct thoth_store *st,
+    int verbose);
+/* The current records of ids (an array of strings): id -> record. */
+json_t *thoth_index_get(struct thoth_index *ix, const json_t *ids);
 
 /* signature.c: crash signatures and their rules file (thoth-sign(1)). */
 struct thoth_sigrules;
