@@ -16,11 +16,13 @@
 
 #include "thoth.h"
 
+static const char usage_text[] =
+    "usage: thoth-index [-c | -i] [-v]\n";
+
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: thoth-index [-c | -i] [-v]\n");
-	exit(THOTH_EXIT_FAIL);
+	thoth_usage(usage_text);
 }
 
 int
@@ -30,6 +32,7 @@ main(int argc, char **argv)
 	struct thoth_index *ix;
 	int c, compact = 0, update = 0, verbose = 0, rv;
 
+	thoth_help(argc, argv, usage_text);
 	while ((c = getopt(argc, argv, "civ")) != -1) {
 		switch (c) {
 		case 'c':

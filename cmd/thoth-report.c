@@ -33,12 +33,14 @@ struct count {
 	json_int_t n;
 };
 
+static const char usage_text[] =
+    "usage: thoth-report [-f file]... field\n"
+    "       thoth-report -t [-f file]... [field ...]\n";
+
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: thoth-report [-f file]... field\n"
-	    "       thoth-report -t [-f file]... [field ...]\n");
-	exit(THOTH_EXIT_FAIL);
+	thoth_usage(usage_text);
 }
 
 static int
@@ -158,6 +160,7 @@ main(int argc, char **argv)
 	int c, nfiles = 0, table = 0, failed;
 
 	atexit(thoth_close_stdout);
+	thoth_help(argc, argv, usage_text);
 	while ((c = getopt(argc, argv, "f:t")) != -1) {
 		switch (c) {
 		case 'f':

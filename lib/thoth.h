@@ -121,6 +121,12 @@ int thoth_filter_records(const struct thoth_spec *spec, int argc, char **argv,
  * thoth_json_path(rec, field), or "undefined". */
 int thoth_count_records(const char *field, int argc, char **argv,
     json_t *counts);
+/* thoth_records, with each record cut down to the top-level fields
+ * named (those it has), which is cheaper for a few fields of many
+ * records; field i is a string of its compact JSON text when bit i of
+ * astext is set (parsed only if needed).  where->line is 0. */
+int thoth_project_records(const char *const *fields, int nfields,
+    unsigned astext, int argc, char **argv, thoth_record_fn fn, void *arg);
 
 /* store/store.c: the object store (DESIGN §2), local directory or S3. */
 struct thoth_store;
@@ -208,5 +214,39 @@ const char *thoth_sigrules_version(const struct thoth_sigrules *r);
 const char *thoth_sigrules_file(const struct thoth_sigrules *r);
 /* {"text", "hash", "rules"} from rec's cmd, signal and stack. */
 json_t *thoth_signature(const struct thoth_sigrules *r, const json_t *rec);
+
+/* tally.c: records counted by a key, with the time of each, for trends
+ * (thoth-html, thoth-trend).  Rows and their keys are owned by the
+ * tally; data is the caller's, given to thoth_tally_free's fn. */
+struct thoth_tally;
+struct thoth_tally_row {
+	char *key;
+	size_t n, cap;		/* records counted */
+	int64_t first, last;	/* least and greatest time */
+	int64_t *times;
+	void *data;
+};
+struct thoth_tally *thoth_tally_new(void);
+struct thoth_tally_row *thoth_tally_add(struct thoth_tally *t,
+    const char *key, int64_t time);
+/* Every row, most records first, then by key; no add after it. */
+struct thoth_tally_row **thoth_tally_rows(struct thoth_tally *t, size_t *n);
+void thoth_tally_range(const struct thoth_tally *t, int64_t *first,
+    int64_t *last);		/* over every row */
+void thoth_tally_free(struct thoth_tally *t, void (*fn)(void *data));
+/* Periods of width seconds: a day starts at 00:00 UTC, a week (7 days)
+ * on Monday.  The start of time's period; how many periods from first's
+ * to last's; a row's count in each of nb periods from first's. */
+int64_t thoth_period_start(int64_t time, int64_t width);
+size_t thoth_period_count(int64_t first, int64_t last, int64_t width);
+void thoth_tally_buckets(const struct thoth_tally_row *r, int64_t first,
+    int64_t width, size_t nb, size_t *counts);
+
+/* usage.c: what every tool does with -h, --help and --version among its
+ * leading options: usage (the text of "usage: ...\n" lines) on stdout,
+ * or "NAME VERSION", and exit 0. */
+void thoth_help(int argc, char **argv, const char *usage);
+/* A usage error: the usage on stderr, exit 1. */
+void thoth_usage(const char *usage) __attribute__((noreturn));
 
 #endif /* THOTH_H */

@@ -17,6 +17,10 @@ struct job {
 	void *arg;
 	const char *field;		/* count */
 	json_t *counts;
+	const char *const *fields;	/* project */
+	int nfields;
+	unsigned astext;
+	thoth_record_fn rfn;
 	const char *name;		/* the input being read */
 	int failed;
 };
@@ -296,6 +300,189 @@ thoth_count_records(const char *field, int argc, char **argv, json_t *counts)
 
 	if (scan_reference())
 		return (thoth_records(argc, argv, ref_count, &job));
+	each_file(&job, argc, argv, &ops);
+	return (job.failed);
+}
+
+/*
+ * Projection: workers cut each record down to a few top-level fields
+ * (copied as they are from a canonical line), so that the one thread
+ * that builds objects parses only those.  A worker's line is the object
+ * of the other fields, then "\x1f" and the JSON text of each astext
+ * field (nothing when absent): the text is never lexed by jansson, and
+ * no JSON text holds a raw control character.
+ */
+#define SEP	"\x1f"
+
+static int
+astext(const struct job *job, int i)
+{
+	return ((job->astext & 1u << i) != 0);
+}
+
+static void
+project_fast(const struct job *job, struct scan_rec *r, struct scan_out *out)
+{
+	struct scan_val v;
+	int i, n = 0;
+
+	scan_bytes(out, "{", 1);
+	for (i = 0; i < job->nfields; i++) {
+		if (astext(job, i) || !scan_get(r, job->fields[i],
+		    strlen(job->fields[i]), &v))
+			continue;
+		scan_bytes(out, ",\"" + (n == 0), n == 0 ? 1 : 2);
+		n++;
+		scan_bytes(out, job->fields[i], strlen(job->fields[i]));
+		scan_bytes(out, "\":", 2);
+		scan_bytes(out, v.p, v.len);
+	}
+	scan_bytes(out, "}", 1);
+	for (i = 0; i < job->nfields; i++) {
+		if (!astext(job, i))
+			continue;
+		scan_bytes(out, SEP, 1);
+		if (scan_get(r, job->fields[i], strlen(job->fields[i]), &v))
+			scan_bytes(out, v.p, v.len);
+	}
+	scan_put(out, "", 0);
+}
+
+static void
+project_slow(const struct job *job, const json_t *rec, struct scan_out *out)
+{
+	json_t *cut = json_object();
+	const json_t *f;
+	char *text;
+	int i;
+
+	for (i = 0; i < job->nfields; i++) {
+		f = json_object_get(rec, job->fields[i]);
+		if (f != NULL && !astext(job, i))
+			json_object_set(cut, job->fields[i], (json_t *)f);
+	}
+	text = thoth_json_line(cut);
+	scan_bytes(out, text, strlen(text));
+	free(text);
+	json_decref(cut);
+	for (i = 0; i < job->nfields; i++) {
+		if (!astext(job, i))
+			continue;
+		scan_bytes(out, SEP, 1);
+		if ((f = json_object_get(rec, job->fields[i])) == NULL)
+			continue;
+		text = thoth_json_line(f);
+		scan_bytes(out, text, strlen(text));
+		free(text);
+	}
+	scan_put(out, "", 0);
+}
+
+static void
+project_line(void *arg, void *wctx, struct scan_out *out, const char *s,
+    size_t len)
+{
+	struct job *job = arg;
+	json_t *rec;
+
+	if (scan_line(wctx, s, len) == 0) {
+		project_fast(job, wctx, out);
+		return;
+	}
+	if ((rec = slow_record(out, s, len)) == NULL)
+		return;
+	project_slow(job, rec, out);
+	json_decref(rec);
+}
+
+/* A worker's line back into a record: the object, then the texts. */
+static json_t *
+unproject(const struct job *job, const char *s, size_t len)
+{
+	const char *end = s + len, *sep = memchr(s, SEP[0], len), *next;
+	json_t *rec = json_loadb(s, (size_t)((sep ? sep : end) - s), 0, NULL);
+	int i;
+
+	for (i = 0; i < job->nfields && rec != NULL && sep != NULL; i++) {
+		if (!astext(job, i))
+			continue;
+		s = sep + 1;
+		next = memchr(s, SEP[0], (size_t)(end - s));
+		sep = next;
+		if ((next != NULL ? next : end) > s)
+			json_object_set_new(rec, job->fields[i],
+			    json_stringn(s, (size_t)((next ? next : end) - s)));
+	}
+	return (rec);
+}
+
+static int
+project_lines(const char *lines, size_t len, size_t n, void *arg)
+{
+	struct job *job = arg;
+	struct thoth_where where = { job->name, 0 };
+	const char *nl;
+	json_t *rec;
+	int rv = 0;
+
+	(void)n;
+	for (; len > 0 && rv != 1; len -= (size_t)(nl - lines) + 1,
+	    lines = nl + 1) {
+		nl = memchr(lines, '\n', len);
+		rec = unproject(job, lines, (size_t)(nl - lines));
+		if (rec != NULL && (rv = job->rfn(rec, &where, job->arg)) < 0)
+			job->failed = 1;
+		json_decref(rec);
+	}
+	return (rv == 1);
+}
+
+static int
+project_deliver(void *arg, struct scan_out *out, size_t line0)
+{
+	struct job *job = arg;
+
+	return (scan_deliver(out, job->name, line0, project_lines, job,
+	    &job->failed));
+}
+
+/* THOTH_SCAN=jansson: the same records from whole ones. */
+static int
+ref_project(json_t *rec, const struct thoth_where *where, void *arg)
+{
+	struct job *job = arg;
+	json_t *cut = json_object();
+	const json_t *f;
+	char *text;
+	int i, rv;
+
+	for (i = 0; i < job->nfields; i++) {
+		if ((f = json_object_get(rec, job->fields[i])) == NULL)
+			continue;
+		if (astext(job, i)) {
+			text = thoth_json_line(f);
+			json_object_set_new(cut, job->fields[i],
+			    json_string(text));
+			free(text);
+		} else
+			json_object_set(cut, job->fields[i], (json_t *)f);
+	}
+	rv = job->rfn(cut, where, job->arg);
+	json_decref(cut);
+	return (rv);
+}
+
+int
+thoth_project_records(const char *const *fields, int nfields,
+    unsigned astext, int argc, char **argv, thoth_record_fn fn, void *arg)
+{
+	static const struct scan_ops ops = { scan_rec_new, scan_rec_free,
+	    project_line, project_deliver };
+	struct job job = { .fields = fields, .nfields = nfields,
+	    .astext = astext, .rfn = fn, .arg = arg };
+
+	if (scan_reference())
+		return (thoth_records(argc, argv, ref_project, &job));
 	each_file(&job, argc, argv, &ops);
 	return (job.failed);
 }

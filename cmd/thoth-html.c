@@ -1,0 +1,512 @@
+/*
+ * thoth-html - a crash report page of dump records
+ *
+ * usage: thoth-html [-d dumps] [-n signatures] [-N age] [-T title]
+ *            [-f file]...
+ *
+ * Reads records (stdin or each -f file) and writes one self-contained
+ * HTML page: totals for the period, the top crash signatures with a
+ * per-day SVG sparkline, first and last seen, hosts, tickets and whether
+ * the signature is new, the newest dumps of each, and breakdowns by
+ * platform, node and cmd.  Reads "id", "type", "time", "node", "cmd",
+ * "platform", "ticket", "stack" and "signature" {text, hash}.  Every
+ * string from a record is HTML-escaped.  Writes no record.
+ */
+#include <err.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "thoth.h"
+
+#define DAY	86400
+#define SPARK_MAX	120	/* points of a sparkline: longer periods merge days */
+#define BREAKDOWN	20	/* rows of each breakdown */
+#define NBY	3
+
+static const char *const by_field[NBY] = { "platform", "node", "cmd" };
+#define NFIELDS	9
+static const char *const fields[NFIELDS] = { "id", "type", "time", "node",
+    "cmd", "platform", "ticket", "stack", "signature" };
+#define STACK_TEXT	(1u << 7)	/* parsed only for the dumps shown */
+
+static const char usage_text[] =
+    "usage: thoth-html [-d dumps] [-n signatures] [-N age] [-T title]\n"
+    "           [-f file]...\n";
+
+struct dump {			/* one of the newest dumps of a signature */
+	int64_t time;
+	char *id, *node, *cmd, *ticket, *stack;	/* stack: JSON text */
+};
+
+struct sig {			/* tally row data of a signature */
+	char *text;
+	json_t *nodes, *tickets;	/* sets: value -> null */
+	struct dump *dumps;	/* the newest, at most page.ndumps */
+	size_t n;
+};
+
+struct page {
+	struct thoth_tally *sigs;
+	struct thoth_tally *by[NBY];	/* the breakdowns */
+	size_t total, crash, ticketed, hosts;
+	int64_t first, last;
+	size_t nsigs, ndumps;
+	int64_t new_age;
+	const char *title;
+};
+
+static void
+usage(void)
+{
+	thoth_usage(usage_text);
+}
+
+/* The one escaping policy of the page: text and attribute values. */
+static void
+esc(const char *s)
+{
+	for (; *s != '\0'; s++) {
+		switch (*s) {
+		case '&': fputs("&amp;", stdout); break;
+		case '<': fputs("&lt;", stdout); break;
+		case '>': fputs("&gt;", stdout); break;
+		case '"': fputs("&quot;", stdout); break;
+		case '\'': fputs("&#39;", stdout); break;
+		default:
+			/* C0 controls are not allowed in HTML text. */
+			if ((unsigned char)*s < 0x20 && *s != '\n' && *s != '\t')
+				putchar('?');
+			else
+				putchar(*s);
+		}
+	}
+}
+
+static char *
+field(const json_t *rec, const char *name)
+{
+	const json_t *v = json_object_get(rec, name);
+
+	return (v != NULL && !json_is_null(v) ? thoth_json_scalar(v) :
+	    thoth_xstrdup("-"));
+}
+
+/* Each frame of a stack (its JSON text) on a line of its own. */
+static void
+stack_lines(const char *text)
+{
+	json_t *st = json_loads(text, 0, NULL), *f;
+	size_t i;
+
+	json_array_foreach(st, i, f) {
+		if (json_is_string(f)) {
+			esc(json_string_value(f));
+			putchar('\n');
+		}
+	}
+	json_decref(st);
+}
+
+static void
+free_dump(struct dump *d)
+{
+	free(d->id);
+	free(d->node);
+	free(d->cmd);
+	free(d->ticket);
+	free(d->stack);
+}
+
+/* Keeps the dump if it is among the newest ndumps of its signature. */
+static void
+keep_dump(struct sig *s, size_t ndumps, const json_t *rec, int64_t t)
+{
+	size_t i, slot = s->n;
+
+	if (ndumps == 0)
+		return;
+	if (s->n == ndumps) {
+		for (i = slot = 0; i < s->n; i++)
+			if (s->dumps[i].time < s->dumps[slot].time)
+				slot = i;
+		if (s->dumps[slot].time >= t)
+			return;
+		free_dump(&s->dumps[slot]);
+	} else
+		s->n++;
+	s->dumps[slot] = (struct dump){ t, field(rec, "id"), field(rec, "node"),
+	    field(rec, "cmd"), field(rec, "ticket"), field(rec, "stack") };
+}
+
+static void
+count(struct thoth_tally *t, const json_t *rec, const char *name,
+    int64_t time)
+{
+	char *v = field(rec, name);
+
+	thoth_tally_add(t, v, time);
+	free(v);
+}
+
+static void
+add_to_set(json_t *set, const json_t *rec, const char *name)
+{
+	const json_t *v = json_object_get(rec, name);
+
+	if (json_is_string(v))
+		json_object_set_new(set, json_string_value(v), json_null());
+}
+
+static int
+on_record(json_t *rec, const struct thoth_where *where, void *arg)
+{
+	struct page *p = arg;
+	const json_t *sg = json_object_get(rec, "signature");
+	const char *hash = json_string_value(json_object_get(sg, "hash"));
+	const char *text = json_string_value(json_object_get(sg, "text"));
+	const json_t *tv = json_object_get(rec, "time");
+	int64_t t = json_is_integer(tv) ? json_integer_value(tv) : 0;
+	struct thoth_tally_row *r;
+	struct sig *s;
+	int i;
+
+	(void)where;
+	r = thoth_tally_add(p->sigs, hash != NULL ? hash : "-", t);
+	if ((s = r->data) == NULL) {
+		s = r->data = thoth_xmalloc(sizeof (*s));
+		s->text = thoth_xstrdup(text != NULL ? text : "(no signature)");
+		s->nodes = json_object();
+		s->tickets = json_object();
+		s->dumps = thoth_xmalloc((p->ndumps + 1) * sizeof (*s->dumps));
+		s->n = 0;
+	}
+	add_to_set(s->nodes, rec, "node");
+	add_to_set(s->tickets, rec, "ticket");
+	keep_dump(s, p->ndumps, rec, t);
+	for (i = 0; i < NBY; i++)
+		count(p->by[i], rec, by_field[i], t);
+	p->crash += json_is_string(json_object_get(rec, "type")) &&
+	    strcmp(json_string_value(json_object_get(rec, "type")),
+	    "crash") == 0;
+	p->ticketed += json_is_string(json_object_get(rec, "ticket"));
+	p->total++;
+	return (0);
+}
+
+static const char *
+when(int64_t t)
+{
+	static char buf[32];
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL ||
+	    strftime(buf, sizeof (buf), "%Y-%m-%d %H:%M", &tm) == 0)
+		strcpy(buf, "-");
+	return (buf);
+}
+
+/* The page's only script: sorting by a column, filtering the rows.  Its
+ * SHA-256 is in the Content-Security-Policy (tests/html.t checks that
+ * it runs): nothing else can run, nothing is loaded from elsewhere. */
+static const char script[] =
+    "document.querySelectorAll('table.sort th').forEach(function(th,i){"
+    "th.onclick=function(){var b=th.closest('table').tBodies[0],"
+    "r=Array.from(b.rows),d=th.dataset.dir=th.dataset.dir=='a'?'d':'a';"
+    "r.sort(function(x,y){var p=x.cells[i].dataset.v||x.cells[i].textContent,"
+    "q=y.cells[i].dataset.v||y.cells[i].textContent,n=p-q,"
+    "c=isNaN(n)?p.localeCompare(q):n;return d=='a'?c:-c;});"
+    "r.forEach(function(x){b.appendChild(x);});};});"
+    "var q=document.getElementById('q');q.oninput=function(){"
+    "var s=q.value.toLowerCase();"
+    "document.querySelectorAll('#sigs tbody tr').forEach(function(r){"
+    "r.hidden=s!==''&&r.textContent.toLowerCase().indexOf(s)<0;});};"
+    "document.body.dataset.js='ok';";
+#define SCRIPT_SHA256 "jDxNKSsk7PMMJQMJKlwch21839Ofb5A2+H+mNwECSZg="
+
+static const char style[] =
+    "body{font:14px/1.4 system-ui,sans-serif;margin:1em 2em;color:#222}"
+    "table{border-collapse:collapse;margin:.5em 0}"
+    "td,th{padding:2px 8px;border-bottom:1px solid #ddd;text-align:left;"
+    "vertical-align:top}th{cursor:pointer;background:#f4f4f4}"
+    "td.n{text-align:right}.new{color:#b00;font-weight:bold}"
+    ".spark{color:#36c}time,td.t{white-space:nowrap}pre{margin:0;font-size:12px}"
+    ".bd{display:inline-block;vertical-align:top;margin-right:2em}";
+
+static void
+head(const struct page *p)
+{
+	printf("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+	    "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src"
+	    " 'none'; style-src 'unsafe-inline'; script-src 'sha256-%s'\">"
+	    "<title>", SCRIPT_SHA256);
+	esc(p->title);
+	printf("</title><style>%s</style></head>\n<body><h1>", style);
+	esc(p->title);
+	printf("</h1>\n");
+}
+
+static size_t
+count_new(const struct page *p, struct thoth_tally_row **rows, size_t n)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < n; i++)
+		k += rows[i]->first >= p->last - p->new_age;
+	return (k);
+}
+
+static void
+totals(const struct page *p, struct thoth_tally_row **rows, size_t n)
+{
+	printf("<p>From <time id=\"first\">%s</time>", when(p->first));
+	printf(" to <time id=\"last\">%s</time> UTC</p>\n", when(p->last));
+	printf("<table id=\"totals\"><tr><th>dumps</th><th>cores</th>"
+	    "<th>crash dumps</th><th>signatures</th><th>new signatures</th>"
+	    "<th>hosts</th><th>with a ticket</th></tr>\n<tr>");
+	printf("<td class=\"n\" id=\"total-dumps\">%zu</td>", p->total);
+	printf("<td class=\"n\" id=\"total-cores\">%zu</td>", p->total - p->crash);
+	printf("<td class=\"n\" id=\"total-crash\">%zu</td>", p->crash);
+	printf("<td class=\"n\" id=\"total-signatures\">%zu</td>", n);
+	printf("<td class=\"n\" id=\"total-new\">%zu</td>",
+	    count_new(p, rows, n));
+	printf("<td class=\"n\" id=\"total-hosts\">%zu</td>", p->hosts);
+	printf("<td class=\"n\" id=\"total-ticketed\">%zu</td></tr></table>\n",
+	    p->ticketed);
+}
+
+/* A polyline of the counts per day (or per several days). */
+static void
+sparkline(const struct page *p, const struct thoth_tally_row *r)
+{
+	size_t days = thoth_period_count(p->first, p->last, DAY);
+	int64_t width = DAY * (int64_t)((days + SPARK_MAX - 1) / SPARK_MAX);
+	size_t nb = thoth_period_count(p->first, p->last, width), i, max = 1;
+	size_t *c = thoth_xmalloc(nb * sizeof (*c));
+
+	thoth_tally_buckets(r, p->first, width, nb, c);
+	for (i = 0; i < nb; i++)
+		max = c[i] > max ? c[i] : max;
+	printf("<svg class=\"spark\" width=\"120\" height=\"24\" "
+	    "viewBox=\"0 0 120 24\" data-days=\"%lld\" data-counts=\"",
+	    (long long)(width / DAY));
+	for (i = 0; i < nb; i++)
+		printf("%s%zu", i ? "," : "", c[i]);
+	printf("\"><polyline fill=\"none\" stroke=\"currentColor\" points=\"");
+	for (i = 0; i < nb || i < 2; i++)
+		printf("%s%.1f,%.1f", i ? " " : "",
+		    nb > 1 ? 120.0 * i / (nb - 1) : 120.0 * i,
+		    22.0 - 20.0 * c[nb > 1 ? i : 0] / max);
+	printf("\"/></svg>");
+	free(c);
+}
+
+/* Up to max keys of a set, then how many more. */
+static void
+set_cell(const json_t *set, size_t max)
+{
+	const char *key;
+	json_t *v;
+	size_t i = 0;
+
+	printf("<td data-v=\"%zu\"><b>%zu</b>", json_object_size(set),
+	    json_object_size(set));
+	json_object_foreach((json_t *)set, key, v) {
+		if (i++ == max) {
+			printf(" &hellip;");
+			break;
+		}
+		printf("%s", i > 1 ? ", " : ": ");
+		esc(key);
+	}
+	printf("</td>");
+}
+
+static void
+sig_row(const struct page *p, const struct thoth_tally_row *r, size_t k)
+{
+	const struct sig *s = r->data;
+	int fresh = r->first >= p->last - p->new_age;
+
+	printf("<tr class=\"sig\"><td class=\"n\">%zu</td><td>", r->n);
+	sparkline(p, r);
+	printf("</td><td><a href=\"#s%zu\">", k);
+	esc(s->text);
+	printf("</a></td><td class=\"t\" data-v=\"%lld\">%s</td>",
+	    (long long)r->first, when(r->first));
+	printf("<td class=\"t\" data-v=\"%lld\">%s</td>", (long long)r->last,
+	    when(r->last));
+	set_cell(s->nodes, 2);
+	set_cell(s->tickets, 5);
+	printf("<td%s>%s</td></tr>\n", fresh ? " class=\"new\"" : "",
+	    fresh ? "new" : "");
+}
+
+static void
+sig_table(const struct page *p, struct thoth_tally_row **rows, size_t n)
+{
+	size_t i;
+
+	printf("<h2>Top crash signatures</h2>\n<p><input id=\"q\" "
+	    "type=\"search\" placeholder=\"filter\"></p>\n"
+	    "<table id=\"sigs\" class=\"sort\"><thead><tr><th>dumps</th>"
+	    "<th>per day</th><th>signature</th><th>first seen</th>"
+	    "<th>last seen</th><th>hosts</th><th>tickets</th><th>new</th>"
+	    "</tr></thead><tbody>\n");
+	for (i = 0; i < n && i < p->nsigs; i++)
+		sig_row(p, rows[i], i + 1);
+	printf("</tbody></table>\n");
+}
+
+static int
+newest_first(const void *a, const void *b)
+{
+	const struct dump *x = a, *y = b;
+
+	return (x->time != y->time ? (x->time > y->time ? -1 : 1) :
+	    strcmp(x->id, y->id));
+}
+
+static void
+dumps(const struct thoth_tally_row *r, size_t k)
+{
+	struct sig *s = r->data;
+	size_t i;
+
+	printf("<section id=\"s%zu\"><h3>", k);
+	esc(s->text);
+	printf("</h3>\n<table class=\"dumps sort\"><thead><tr><th>id</th>"
+	    "<th>time</th><th>node</th><th>cmd</th><th>ticket</th>"
+	    "<th>stack</th></tr></thead><tbody>\n");
+	qsort(s->dumps, s->n, sizeof (*s->dumps), newest_first);
+	for (i = 0; i < s->n; i++) {
+		const struct dump *d = &s->dumps[i];
+		printf("<tr><td>");
+		esc(d->id);
+		printf("</td><td class=\"t\">%s</td><td>", when(d->time));
+		esc(d->node);
+		printf("</td><td class=\"cmd\">");
+		esc(d->cmd);
+		printf("</td><td>");
+		esc(d->ticket);
+		printf("</td><td><pre>");
+		stack_lines(d->stack);
+		printf("</pre></td></tr>\n");
+	}
+	printf("</tbody></table>%s</section>\n",
+	    r->n > s->n ? "<p>(older dumps not shown)</p>" : "");
+}
+
+static void
+breakdown(const char *name, struct thoth_tally *t)
+{
+	struct thoth_tally_row **r;
+	size_t n, i, rest = 0;
+
+	r = thoth_tally_rows(t, &n);
+	printf("<div class=\"bd\"><h3>%s</h3><table id=\"by-%s\" class=\"sort\">"
+	    "<thead><tr><th>%s</th><th>dumps</th></tr></thead><tbody>\n",
+	    name, name, name);
+	for (i = 0; i < n; i++) {
+		if (i >= BREAKDOWN) {
+			rest += r[i]->n;
+			continue;
+		}
+		printf("<tr><td>");
+		esc(r[i]->key);
+		printf("</td><td class=\"n\">%zu</td></tr>\n", r[i]->n);
+	}
+	if (rest > 0)
+		printf("<tr><td>(%zu others)</td><td class=\"n\">%zu</td></tr>\n",
+		    n - BREAKDOWN, rest);
+	printf("</tbody></table></div>\n");
+}
+
+static void
+free_sig(void *data)
+{
+	struct sig *s = data;
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		free_dump(&s->dumps[i]);
+	free(s->dumps);
+	free(s->text);
+	json_decref(s->nodes);
+	json_decref(s->tickets);
+	free(s);
+}
+
+static void
+render(struct page *p)
+{
+	struct thoth_tally_row **rows;
+	size_t n, i, hosts;
+
+	rows = thoth_tally_rows(p->sigs, &n);
+	thoth_tally_range(p->sigs, &p->first, &p->last);
+	thoth_tally_rows(p->by[1], &hosts);
+	p->hosts = hosts;
+	head(p);
+	totals(p, rows, n);
+	sig_table(p, rows, n);
+	printf("<h2>Breakdowns</h2>\n");
+	for (i = 0; i < NBY; i++)
+		breakdown(by_field[i], p->by[i]);
+	printf("<h2>Dumps by signature</h2>\n");
+	for (i = 0; i < n && i < p->nsigs; i++)
+		dumps(rows[i], i + 1);
+	printf("<script>%s</script>\n</body></html>\n", script);
+}
+
+static size_t
+number(const char *s)
+{
+	char *end;
+	long n = strtol(s, &end, 10);
+
+	if (*s == '\0' || *end != '\0' || n < 0 || n > 100000)
+		errx(THOTH_EXIT_FAIL, "%s: not a number from 0 to 100000", s);
+	return ((size_t)n);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct page p = { .nsigs = 50, .ndumps = 10, .new_age = 7 * DAY,
+	    .title = "Crash report" };
+	char **files = thoth_xmalloc(sizeof (char *) * (size_t)argc);
+	int c, i, nfiles = 0, failed;
+
+	atexit(thoth_close_stdout);
+	thoth_help(argc, argv, usage_text);
+	while ((c = getopt(argc, argv, "d:f:n:N:T:")) != -1) {
+		switch (c) {
+		case 'd': p.ndumps = number(optarg); break;
+		case 'f': files[nfiles++] = optarg; break;
+		case 'n': p.nsigs = number(optarg); break;
+		case 'N':
+			if (thoth_parse_age(optarg, &p.new_age) != 0)
+				errx(THOTH_EXIT_FAIL, "%s: %s", optarg,
+				    thoth_errbuf);
+			break;
+		case 'T': p.title = optarg; break;
+		default: usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	p.sigs = thoth_tally_new();
+	for (i = 0; i < NBY; i++)
+		p.by[i] = thoth_tally_new();
+	failed = thoth_project_records(fields, NFIELDS, STACK_TEXT, nfiles,
+	    files, on_record, &p);
+	render(&p);
+	thoth_tally_free(p.sigs, free_sig);
+	for (i = 0; i < NBY; i++)
+		thoth_tally_free(p.by[i], NULL);
+	free(files);
+	return (failed ? THOTH_EXIT_FAIL : THOTH_EXIT_OK);
+}
