@@ -281,8 +281,7 @@ totals(const struct page *p, struct thoth_tally_row **rows, size_t n)
 static void
 sparkline(const struct page *p, const struct thoth_tally_row *r)
 {
-	size_t days = thoth_period_count(p->first, p->last, DAY);
-	int64_t width = DAY * (int64_t)((days + SPARK_MAX - 1) / SPARK_MAX);
+	int64_t width = thoth_period_fit(p->first, p->last, DAY, SPARK_MAX);
 	size_t nb = thoth_period_count(p->first, p->last, width), i, max = 1;
 	size_t *c = thoth_xmalloc(nb * sizeof (*c));
 

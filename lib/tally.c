@@ -115,6 +115,14 @@ thoth_period_count(int64_t first, int64_t last, int64_t width)
 	    thoth_period_start(first, width)) / width + 1));
 }
 
+int64_t
+thoth_period_fit(int64_t first, int64_t last, int64_t width, size_t max)
+{
+	size_t n = thoth_period_count(first, last, width);
+
+	return (width * (int64_t)((n + max - 1) / max));
+}
+
 void
 thoth_tally_buckets(const struct thoth_tally_row *r, int64_t first,
     int64_t width, size_t nb, size_t *counts)

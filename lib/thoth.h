@@ -239,6 +239,9 @@ void thoth_tally_free(struct thoth_tally *t, void (*fn)(void *data));
  * to last's; a row's count in each of nb periods from first's. */
 int64_t thoth_period_start(int64_t time, int64_t width);
 size_t thoth_period_count(int64_t first, int64_t last, int64_t width);
+/* A multiple of width that covers first to last in at most max periods. */
+int64_t thoth_period_fit(int64_t first, int64_t last, int64_t width,
+    size_t max);
 void thoth_tally_buckets(const struct thoth_tally_row *r, int64_t first,
     int64_t width, size_t nb, size_t *counts);
 
