@@ -497,6 +497,10 @@ main(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage();
+	/* A missing input would make a page that looks whole. */
+	for (i = 0; i < nfiles; i++)
+		if (strcmp(files[i], "-") != 0 && access(files[i], R_OK) != 0)
+			err(THOTH_EXIT_FAIL, "%s", files[i]);
 	p.sigs = thoth_tally_new();
 	for (i = 0; i < NBY; i++)
 		p.by[i] = thoth_tally_new();

@@ -15,34 +15,37 @@ need_cores html || exit 0
 hostile='<img src=x onerror=alert(1)>'
 mkdir -p "$T/odd" "$T/crash"
 cp "$CORES/segv" "$T/odd/$hostile"
-(cd "$T/crash" && ulimit -c unlimited && env "PATH=$T/odd:$PATH" "$hostile") >/dev/null 2>&1
+{ (cd "$T/crash" && ulimit -c unlimited && "$T/odd/$hostile") >/dev/null 2>&1; } 2>/dev/null
 core=$(find "$T/crash" -maxdepth 1 -name 'core*' | head -n 1)
 truth "a real core of a process named $hostile" test -n "$core"
 mv "$core" "$T/core.hostile"
-expect_err "upload real cores" 0 "uploading" -- thoth upload --no-auto \
-    "$CORES/core.segv" "$CORES/core.abrt" "$CORES/core.sh" "$T/core.hostile"
-hid=$(thoth-hash -i "$T/core.hostile")
-thoth ticket "$hid" '<script>alert(2)</script>' 2>/dev/null
+# All on 2026-03-10, the last of the 10 days of the generated records.
+for c in segv abrt sh; do cp "$CORES/core.$c" "$T/core.$c"; done
+touch -d '2026-03-10 12:00 UTC' "$T"/core.*
+expect_err "upload real cores" 0 "uploading" -- thoth upload --no-auto "$T"/core.*
 
-# Generated records over 10 days: signature k has k+1 dumps a day on
-# days k..9, on 3 nodes, one with a ticket.
+# Generated records over 10 days from 2026-03-01 (1772323200):
+# signature k has k+1 dumps a day on days k..9, on 3 nodes, one with a
+# ticket.
 for k in 0 1 2; do
 	for day in $(seq "$k" 9); do
 		for i in $(seq 0 "$k"); do
 			printf '{"id":"%032x","type":"core","cmd":"gen%d","node":"node%d","platform":"Linux test","time":%d,"stack":["gen`f%d","gen`main"],"signature":{"text":"gen%d SIGSEGV gen`f%d","hash":"%016x","rules":"1"}%s}\n' \
 			    $((k * 1000 + day * 10 + i)) "$k" "$((i % 3))" \
-			    $((1700000000 + day * 86400 + i * 60)) "$k" "$k" "$k" $((k + 1)) \
+			    $((1772323200 + day * 86400 + i * 60)) "$k" "$k" "$k" $((k + 1)) \
 			    "$([ "$k$day$i" = 190 ] && echo ',"ticket":"GEN-1"')"
 		done
 	done
 done >"$T/gen.ndjson"
+# And one whose node, cmd and signature are markup.
+printf '%s\n' '{"id":"ffff0000ffff0000ffff0000ffff0000","type":"core","cmd":"<b>x</b>","node":"<script>alert(2)</script>","time":1772668800,"stack":["<svg onload=alert(3)>"],"signature":{"text":"<svg onload=alert(3)>","hash":"ffff","rules":"1"}}' >>"$T/gen.ndjson"
 thoth-filter -I >"$T/real.ndjson"
 cat "$T/real.ndjson" "$T/gen.ndjson" >"$T/all.ndjson"
 
 # ---------------------------------------------------------------- the page
-expect_err "thoth-html of real and generated records" 0 "^$" -- \
-    thoth-html -f "$T/all.ndjson"
-thoth-html -f "$T/all.ndjson" >"$T/page.html"
+# New: first seen within 8 days of the last dump (2026-03-10 12:00).
+thoth-html -N 8d -f "$T/all.ndjson" >"$T/page.html" 2>"$T/html.err"
+same "thoth-html of real and generated records: exit 0, nothing on stderr" "$?:$(cat "$T/html.err")" "0:"
 same "thoth report --html is the same page" "$(thoth report --html "" | cmp - <(thoth-filter -I | thoth-html) && echo same)" same
 truth "nothing loaded from elsewhere" bash -c "! grep -Eiq '(src|href)=\"?(https?:|//)' '$T/page.html'"
 size=$(stat -c %s "$T/page.html")
@@ -105,7 +108,7 @@ same "a sparkline per row, its days summing to the row's count" \
     "$(jq -r '.rows[] | [.[0], (.[2] | split(",") | map(tonumber) | add)] | @tsv' "$T/dom.json" | awk '$1 != $2' | wc -l)" 0
 same "the sparkline of gen2: nothing on days 0 and 1, then 3 a day" \
     "$(jq -r '.rows[] | select(.[1] | startswith("gen2 ")) | .[2]' "$T/dom.json")" "0,0,3,3,3,3,3,3,3,3"
-same "gen2 is new (first seen 7 days before the last dump), gen0 is not" \
+same "gen2 is new (first seen 7.5 days before the last dump), gen1 is not" \
     "$(jq -r '.rows[] | select(.[1] | startswith("gen")) | "\(.[1] | .[0:4]) \(.[3])"' "$T/dom.json" | sort)" \
     "gen0 
 gen1 
@@ -114,7 +117,8 @@ truth "the hostile name is text: no img or script element but the page's one" \
     bash -c "[ \"\$(jq -c '.tags - [\"a\",\"b\",\"body\",\"div\",\"h1\",\"h2\",\"h3\",\"head\",\"html\",\"input\",\"meta\",\"p\",\"polyline\",\"pre\",\"script\",\"section\",\"style\",\"svg\",\"table\",\"tbody\",\"td\",\"th\",\"thead\",\"time\",\"title\",\"tr\"]' '$T/dom.json')\" = '[]' ]"
 same "one script element" "$(grep -o '<script' "$T/dom.html" | wc -l)" 1
 truth "the hostile name shows as text in the dump's row" grep -qF '&lt;img src=x onerror=alert(1)&gt;`crash_here' "$T/dom.html"
-truth "the hostile ticket shows as text" grep -qF '&lt;script&gt;alert(2)&lt;/script&gt;' "$T/dom.html"
+truth "a node, cmd and signature of markup show as text" grep -qF '&lt;script&gt;alert(2)&lt;/script&gt;</td><td class="cmd">&lt;b&gt;x&lt;/b&gt;' "$T/dom.html"
+truth "a signature of markup shows as text" grep -qF '<h3>&lt;svg onload=alert(3)&gt;</h3>' "$T/dom.html"
 
 # ---------------------------------------------------------------- errors
 expect_err "a bad line is reported, the page made of the rest" 1 "^thoth-html: -:2: parse error" -- \
@@ -124,4 +128,4 @@ expect_err "a bad -N" 1 "^thoth-html: 3q: " -- thoth-html -N 3q
 expect_err "an operand" 1 "^usage: thoth-html" -- thoth-html foo
 expect_err "a missing file" 1 "^thoth-html: $T/nope: " -- thoth-html -f "$T/nope"
 same "no records: a page with zero totals" "$(thoth-html </dev/null | grep -o 'id="total-dumps">[0-9]*')" 'id="total-dumps">0'
-same "THOTH_SCAN=jansson makes the same page" "$(THOTH_SCAN=jansson thoth-html -f "$T/all.ndjson" | cmp - "$T/page.html" && echo same)" same
+same "THOTH_SCAN=jansson makes the same page" "$(THOTH_SCAN=jansson thoth-html -N 8d -f "$T/all.ndjson" | cmp - "$T/page.html" && echo same)" same
