@@ -86,7 +86,8 @@ cmp_rows(const void *a, const void *b)
 struct thoth_tally_row **
 thoth_tally_rows(struct thoth_tally *t, size_t *n)
 {
-	qsort(t->rows, t->n, sizeof (*t->rows), cmp_rows);
+	if (t->n > 0)
+		qsort(t->rows, t->n, sizeof (*t->rows), cmp_rows);
 	json_object_clear(t->where);	/* the indexes are gone */
 	*n = t->n;
 	return (t->rows);
