@@ -37,7 +37,7 @@ static const char usage_text[] =
 
 struct dump {			/* one of the newest dumps of a signature */
 	int64_t time;
-	char *id, *node, *cmd, *ticket, *stack;	/* stack: JSON text */
+	json_t *rec;		/* its projection: "stack" is JSON text */
 };
 
 struct sig {			/* tally row data of a signature */
@@ -93,11 +93,20 @@ field(const json_t *rec, const char *name)
 	    thoth_xstrdup("-"));
 }
 
+static void
+esc_field(const json_t *rec, const char *name)
+{
+	char *v = field(rec, name);
+
+	esc(v);
+	free(v);
+}
+
 /* Each frame of a stack (its JSON text) on a line of its own. */
 static void
 stack_lines(const char *text)
 {
-	json_t *st = json_loads(text, 0, NULL), *f;
+	json_t *st = text != NULL ? json_loads(text, 0, NULL) : NULL, *f;
 	size_t i;
 
 	json_array_foreach(st, i, f) {
@@ -107,16 +116,6 @@ stack_lines(const char *text)
 		}
 	}
 	json_decref(st);
-}
-
-static void
-free_dump(struct dump *d)
-{
-	free(d->id);
-	free(d->node);
-	free(d->cmd);
-	free(d->ticket);
-	free(d->stack);
 }
 
 /* Keeps the dump if it is among the newest ndumps of its signature. */
@@ -133,11 +132,11 @@ keep_dump(struct sig *s, size_t ndumps, const json_t *rec, int64_t t)
 				slot = i;
 		if (s->dumps[slot].time >= t)
 			return;
-		free_dump(&s->dumps[slot]);
+		json_decref(s->dumps[slot].rec);
 	} else
 		s->n++;
-	s->dumps[slot] = (struct dump){ t, field(rec, "id"), field(rec, "node"),
-	    field(rec, "cmd"), field(rec, "ticket"), field(rec, "stack") };
+	s->dumps[slot].time = t;
+	s->dumps[slot].rec = json_incref((json_t *)rec);
 }
 
 static void
@@ -365,7 +364,8 @@ newest_first(const void *a, const void *b)
 	const struct dump *x = a, *y = b;
 
 	return (x->time != y->time ? (x->time > y->time ? -1 : 1) :
-	    strcmp(x->id, y->id));
+	    strcmp(thoth_record_id(x->rec) ? thoth_record_id(x->rec) : "",
+	    thoth_record_id(y->rec) ? thoth_record_id(y->rec) : ""));
 }
 
 static void
@@ -381,17 +381,18 @@ dumps(const struct thoth_tally_row *r, size_t k)
 	    "<th>stack</th></tr></thead><tbody>\n");
 	qsort(s->dumps, s->n, sizeof (*s->dumps), newest_first);
 	for (i = 0; i < s->n; i++) {
-		const struct dump *d = &s->dumps[i];
+		const json_t *rec = s->dumps[i].rec;
 		printf("<tr><td>");
-		esc(d->id);
-		printf("</td><td class=\"t\">%s</td><td>", when(d->time));
-		esc(d->node);
+		esc_field(rec, "id");
+		printf("</td><td class=\"t\">%s</td><td>",
+		    when(s->dumps[i].time));
+		esc_field(rec, "node");
 		printf("</td><td class=\"cmd\">");
-		esc(d->cmd);
+		esc_field(rec, "cmd");
 		printf("</td><td>");
-		esc(d->ticket);
+		esc_field(rec, "ticket");
 		printf("</td><td><pre>");
-		stack_lines(d->stack);
+		stack_lines(json_string_value(json_object_get(rec, "stack")));
 		printf("</pre></td></tr>\n");
 	}
 	printf("</tbody></table>%s</section>\n",
@@ -430,7 +431,7 @@ free_sig(void *data)
 	size_t i;
 
 	for (i = 0; i < s->n; i++)
-		free_dump(&s->dumps[i]);
+		json_decref(s->dumps[i].rec);
 	free(s->dumps);
 	free(s->text);
 	json_decref(s->nodes);
