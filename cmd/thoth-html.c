@@ -15,7 +15,6 @@
 #include <err.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "thoth.h"
@@ -198,13 +197,8 @@ static const char *
 when(int64_t t)
 {
 	static char buf[32];
-	time_t tt = (time_t)t;
-	struct tm tm;
 
-	if (gmtime_r(&tt, &tm) == NULL ||
-	    strftime(buf, sizeof (buf), "%Y-%m-%d %H:%M", &tm) == 0)
-		strcpy(buf, "-");
-	return (buf);
+	return (thoth_utc(t, "%Y-%m-%d %H:%M", buf, sizeof (buf)));
 }
 
 /* The page's only script: sorting by a column, filtering the rows.  Its

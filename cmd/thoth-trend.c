@@ -17,7 +17,6 @@
 #include <locale.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "thoth.h"
@@ -73,13 +72,8 @@ static const char *
 date(int64_t t)
 {
 	static char buf[16];
-	time_t tt = (time_t)t;
-	struct tm tm;
 
-	if (gmtime_r(&tt, &tm) == NULL ||
-	    strftime(buf, sizeof (buf), "%Y-%m-%d", &tm) == 0)
-		strcpy(buf, "-");
-	return (buf);
+	return (thoth_utc(t, "%Y-%m-%d", buf, sizeof (buf)));
 }
 
 /* Control characters would break the table. */

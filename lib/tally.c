@@ -7,6 +7,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "thoth.h"
 
@@ -114,6 +115,17 @@ thoth_period_count(int64_t first, int64_t last, int64_t width)
 {
 	return ((size_t)((thoth_period_start(last, width) -
 	    thoth_period_start(first, width)) / width + 1));
+}
+
+char *
+thoth_utc(int64_t t, const char *fmt, char *buf, size_t size)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL || strftime(buf, size, fmt, &tm) == 0)
+		snprintf(buf, size, "-");
+	return (buf);
 }
 
 int64_t

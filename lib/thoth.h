@@ -244,6 +244,8 @@ int64_t thoth_period_fit(int64_t first, int64_t last, int64_t width,
     size_t max);
 void thoth_tally_buckets(const struct thoth_tally_row *r, int64_t first,
     int64_t width, size_t nb, size_t *counts);
+/* t as UTC by strftime's fmt into buf (returned), or "-". */
+char *thoth_utc(int64_t t, const char *fmt, char *buf, size_t size);
 
 /* usage.c: what every tool does with -h, --help and --version among its
  * leading options: usage (the text of "usage: ...\n" lines) on stdout,
