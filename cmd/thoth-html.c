@@ -9,7 +9,8 @@
  * per-day SVG sparkline, first and last seen, hosts, tickets and whether
  * the signature is new, the newest dumps of each, and breakdowns by
  * platform, node and cmd.  Reads "id", "type", "time", "node", "cmd",
- * "platform", "ticket", "stack" and "signature" {text, hash}.  Every
+ * "platform", "ticket", "stack" and "signature" {text, hash}, on every
+ * core (thoth_values_records).  Every
  * string from a record is HTML-escaped.  Writes no record.
  */
 #include <err.h>
@@ -24,11 +25,15 @@
 #define BREAKDOWN	20	/* rows of each breakdown */
 #define NBY	3
 
-static const char *const by_field[NBY] = { "platform", "node", "cmd" };
-#define NFIELDS	9
+/* The fields read, and where they are in the values of a record. */
+enum { F_ID, F_TYPE, F_TIME, F_NODE, F_CMD, F_PLATFORM, F_TICKET, F_STACK,
+    F_HASH, F_TEXT, NFIELDS };
 static const char *const fields[NFIELDS] = { "id", "type", "time", "node",
-    "cmd", "platform", "ticket", "stack", "signature" };
-#define STACK_TEXT	(1u << 7)	/* parsed only for the dumps shown */
+    "cmd", "platform", "ticket", "stack", "signature.hash",
+    "signature.text" };
+static const int by_field[NBY] = { F_PLATFORM, F_NODE, F_CMD };
+#define SHOWN	5	/* fields of a dump shown: id, node, cmd, ticket, stack */
+static const int shown[SHOWN] = { F_ID, F_NODE, F_CMD, F_TICKET, F_STACK };
 
 static const char usage_text[] =
     "usage: thoth-html [-d dumps] [-n signatures] [-N age] [-T title]\n"
@@ -36,7 +41,7 @@ static const char usage_text[] =
 
 struct dump {			/* one of the newest dumps of a signature */
 	int64_t time;
-	json_t *rec;		/* its projection: "stack" is JSON text */
+	char *v[SHOWN];		/* the values of shown[], "-" when absent */
 };
 
 struct sig {			/* tally row data of a signature */
@@ -83,24 +88,6 @@ esc(const char *s)
 	}
 }
 
-static char *
-field(const json_t *rec, const char *name)
-{
-	const json_t *v = json_object_get(rec, name);
-
-	return (v != NULL && !json_is_null(v) ? thoth_json_scalar(v) :
-	    thoth_xstrdup("-"));
-}
-
-static void
-esc_field(const json_t *rec, const char *name)
-{
-	char *v = field(rec, name);
-
-	esc(v);
-	free(v);
-}
-
 /* Each frame of a stack (its JSON text) on a line of its own. */
 static void
 stack_lines(const char *text)
@@ -117,9 +104,18 @@ stack_lines(const char *text)
 	json_decref(st);
 }
 
+static void
+free_dump(struct dump *d)
+{
+	int i;
+
+	for (i = 0; i < SHOWN; i++)
+		free(d->v[i]);
+}
+
 /* Keeps the dump if it is among the newest ndumps of its signature. */
 static void
-keep_dump(struct sig *s, size_t ndumps, const json_t *rec, int64_t t)
+keep_dump(struct sig *s, size_t ndumps, char *const *v, int64_t t)
 {
 	size_t i, slot = s->n;
 
@@ -131,64 +127,53 @@ keep_dump(struct sig *s, size_t ndumps, const json_t *rec, int64_t t)
 				slot = i;
 		if (s->dumps[slot].time >= t)
 			return;
-		json_decref(s->dumps[slot].rec);
+		free_dump(&s->dumps[slot]);
 	} else
 		s->n++;
 	s->dumps[slot].time = t;
-	s->dumps[slot].rec = json_incref((json_t *)rec);
+	for (i = 0; i < SHOWN; i++)
+		s->dumps[slot].v[i] = thoth_xstrdup(v[shown[i]] != NULL ?
+		    v[shown[i]] : "-");
 }
 
-static void
-count(struct thoth_tally *t, const json_t *rec, const char *name,
-    int64_t time)
+static struct sig *
+new_sig(const char *text, size_t ndumps)
 {
-	char *v = field(rec, name);
+	struct sig *s = thoth_xmalloc(sizeof (*s));
 
-	thoth_tally_add(t, v, time);
-	free(v);
-}
-
-static void
-add_to_set(json_t *set, const json_t *rec, const char *name)
-{
-	const json_t *v = json_object_get(rec, name);
-
-	if (json_is_string(v))
-		json_object_set_new(set, json_string_value(v), json_null());
+	s->text = thoth_xstrdup(text != NULL ? text : "(no signature)");
+	s->nodes = json_object();
+	s->tickets = json_object();
+	s->dumps = thoth_xmalloc((ndumps + 1) * sizeof (*s->dumps));
+	s->n = 0;
+	return (s);
 }
 
 static int
-on_record(json_t *rec, const struct thoth_where *where, void *arg)
+on_record(char *const *v, void *arg)
 {
 	struct page *p = arg;
-	const json_t *sg = json_object_get(rec, "signature");
-	const char *hash = json_string_value(json_object_get(sg, "hash"));
-	const char *text = json_string_value(json_object_get(sg, "text"));
-	const json_t *tv = json_object_get(rec, "time");
-	int64_t t = json_is_integer(tv) ? json_integer_value(tv) : 0;
+	char *end;
+	int64_t t = v[F_TIME] != NULL ? strtoll(v[F_TIME], &end, 10) : 0;
 	struct thoth_tally_row *r;
 	struct sig *s;
 	int i;
 
-	(void)where;
-	r = thoth_tally_add(p->sigs, hash != NULL ? hash : "-", t);
-	if ((s = r->data) == NULL) {
-		s = r->data = thoth_xmalloc(sizeof (*s));
-		s->text = thoth_xstrdup(text != NULL ? text : "(no signature)");
-		s->nodes = json_object();
-		s->tickets = json_object();
-		s->dumps = thoth_xmalloc((p->ndumps + 1) * sizeof (*s->dumps));
-		s->n = 0;
-	}
-	add_to_set(s->nodes, rec, "node");
-	add_to_set(s->tickets, rec, "ticket");
-	keep_dump(s, p->ndumps, rec, t);
+	if (v[F_TIME] == NULL || *end != '\0')
+		t = 0;
+	r = thoth_tally_add(p->sigs, v[F_HASH] != NULL ? v[F_HASH] : "-", t);
+	if ((s = r->data) == NULL)
+		s = r->data = new_sig(v[F_TEXT], p->ndumps);
+	if (v[F_NODE] != NULL)
+		json_object_set_new(s->nodes, v[F_NODE], json_null());
+	if (v[F_TICKET] != NULL)
+		json_object_set_new(s->tickets, v[F_TICKET], json_null());
+	keep_dump(s, p->ndumps, v, t);
 	for (i = 0; i < NBY; i++)
-		count(p->by[i], rec, by_field[i], t);
-	p->crash += json_is_string(json_object_get(rec, "type")) &&
-	    strcmp(json_string_value(json_object_get(rec, "type")),
-	    "crash") == 0;
-	p->ticketed += json_is_string(json_object_get(rec, "ticket"));
+		thoth_tally_add(p->by[i], v[by_field[i]] != NULL ?
+		    v[by_field[i]] : "-", t);
+	p->crash += v[F_TYPE] != NULL && strcmp(v[F_TYPE], "crash") == 0;
+	p->ticketed += v[F_TICKET] != NULL;
 	p->total++;
 	return (0);
 }
@@ -358,8 +343,7 @@ newest_first(const void *a, const void *b)
 	const struct dump *x = a, *y = b;
 
 	return (x->time != y->time ? (x->time > y->time ? -1 : 1) :
-	    strcmp(thoth_record_id(x->rec) ? thoth_record_id(x->rec) : "",
-	    thoth_record_id(y->rec) ? thoth_record_id(y->rec) : ""));
+	    strcmp(x->v[0], y->v[0]));
 }
 
 static void
@@ -375,18 +359,18 @@ dumps(const struct thoth_tally_row *r, size_t k)
 	    "<th>stack</th></tr></thead><tbody>\n");
 	qsort(s->dumps, s->n, sizeof (*s->dumps), newest_first);
 	for (i = 0; i < s->n; i++) {
-		const json_t *rec = s->dumps[i].rec;
+		char *const *v = s->dumps[i].v;
 		printf("<tr><td>");
-		esc_field(rec, "id");
+		esc(v[0]);
 		printf("</td><td class=\"t\">%s</td><td>",
 		    when(s->dumps[i].time));
-		esc_field(rec, "node");
+		esc(v[1]);
 		printf("</td><td class=\"cmd\">");
-		esc_field(rec, "cmd");
+		esc(v[2]);
 		printf("</td><td>");
-		esc_field(rec, "ticket");
+		esc(v[3]);
 		printf("</td><td><pre>");
-		stack_lines(json_string_value(json_object_get(rec, "stack")));
+		stack_lines(v[4]);
 		printf("</pre></td></tr>\n");
 	}
 	printf("</tbody></table>%s</section>\n",
@@ -425,7 +409,7 @@ free_sig(void *data)
 	size_t i;
 
 	for (i = 0; i < s->n; i++)
-		json_decref(s->dumps[i].rec);
+		free_dump(&s->dumps[i]);
 	free(s->dumps);
 	free(s->text);
 	json_decref(s->nodes);
@@ -448,7 +432,7 @@ render(struct page *p)
 	sig_table(p, rows, n);
 	printf("<h2>Breakdowns</h2>\n");
 	for (i = 0; i < NBY; i++)
-		breakdown(by_field[i], p->by[i]);
+		breakdown(fields[by_field[i]], p->by[i]);
 	printf("<h2>Dumps by signature</h2>\n");
 	for (i = 0; i < n && i < p->nsigs; i++)
 		dumps(rows[i], i + 1);
@@ -499,8 +483,8 @@ main(int argc, char **argv)
 	p.sigs = thoth_tally_new();
 	for (i = 0; i < NBY; i++)
 		p.by[i] = thoth_tally_new();
-	failed = thoth_project_records(fields, NFIELDS, STACK_TEXT, nfiles,
-	    files, on_record, &p);
+	failed = thoth_values_records(fields, NFIELDS, nfiles, files, on_record,
+	    &p);
 	render(&p);
 	thoth_tally_free(p.sigs, free_sig);
 	for (i = 0; i < NBY; i++)

@@ -10,7 +10,8 @@
  * VALUE" lines under a header.  -s prints the top N crash signatures
  * ("signature" {text, hash}) with a sparkline of their records per
  * period, in Unicode blocks when stdout is a terminal with a UTF-8
- * locale, else in ASCII.  Writes no record.
+ * locale, else in ASCII.  Reads "time" and the field or "signature" on
+ * every core (thoth_values_records).  Writes no record.
  */
 #include <err.h>
 #include <langinfo.h>
@@ -39,32 +40,24 @@ usage(void)
 	thoth_usage(usage_text);
 }
 
+/* v: "time", then the field, or the signature's hash and text. */
 static int
-on_record(json_t *rec, const struct thoth_where *where, void *arg)
+on_record(char *const *v, void *arg)
 {
 	struct trend *tr = arg;
-	const json_t *tv = json_object_get(rec, "time"), *v;
-	int64_t t = json_is_integer(tv) ? json_integer_value(tv) : 0;
+	char *end;
+	int64_t t = v[0] != NULL ? strtoll(v[0], &end, 10) : 0;
 	struct thoth_tally_row *r;
-	char *key;
 
-	(void)where;
-	if (tr->field == NULL) {
-		v = json_object_get(rec, "signature");
-		key = thoth_xstrdup(json_is_string(json_object_get(v, "hash")) ?
-		    json_string_value(json_object_get(v, "hash")) : "-");
-		r = thoth_tally_add(tr->t, key, t);
-		v = json_object_get(v, "text");
-		if (r->data == NULL)
-			r->data = thoth_xstrdup(json_is_string(v) ?
-			    json_string_value(v) : "(no signature)");
-	} else {
-		v = thoth_json_path(rec, tr->field);
-		key = v != NULL ? thoth_json_scalar(v) :
-		    thoth_xstrdup("undefined");
-		thoth_tally_add(tr->t, key, t);
+	if (v[0] == NULL || *end != '\0')
+		t = 0;
+	if (tr->field != NULL) {
+		thoth_tally_add(tr->t, v[1] != NULL ? v[1] : "undefined", t);
+		return (0);
 	}
-	free(key);
+	r = thoth_tally_add(tr->t, v[1] != NULL ? v[1] : "-", t);
+	if (r->data == NULL)
+		r->data = thoth_xstrdup(v[2] != NULL ? v[2] : "(no signature)");
 	return (0);
 }
 
@@ -209,7 +202,7 @@ number(const char *s, size_t max)
 int
 main(int argc, char **argv)
 {
-	static const char *fields[] = { "time", "signature", NULL, "properties" };
+	const char *paths[3] = { "time", "signature.hash", "signature.text" };
 	struct trend tr = { thoth_tally_new(), NULL, DAY };
 	char **files = thoth_xmalloc(sizeof (char *) * (size_t)argc);
 	int c, nfiles = 0, sflag = 0, failed;
@@ -245,19 +238,14 @@ main(int argc, char **argv)
 	if (argc - optind != !sflag)
 		usage();
 	tr.field = sflag ? NULL : argv[optind];
-	/* The field's first component, and properties for a name that is
-	 * not a record field (thoth_json_path). */
-	fields[2] = tr.field != NULL ? thoth_xstrdup(tr.field) : NULL;
-	if (fields[2] != NULL && strchr(fields[2], '.') != NULL)
-		*strchr(fields[2], '.') = '\0';
-	failed = thoth_project_records(fields, fields[2] != NULL ? 4 : 2, 0,
-	    nfiles, files, on_record, &tr);
+	paths[1] = sflag ? paths[1] : tr.field;
+	failed = thoth_values_records(paths, sflag ? 3 : 2, nfiles, files,
+	    on_record, &tr);
 	if (sflag)
 		top(&tr, ntop, width);
 	else
 		per_period(&tr);
 	thoth_tally_free(tr.t, sflag ? free : NULL);
-	free((char *)fields[2]);
 	free(files);
 	return (failed ? THOTH_EXIT_FAIL : THOTH_EXIT_OK);
 }

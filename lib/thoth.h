@@ -121,12 +121,13 @@ int thoth_filter_records(const struct thoth_spec *spec, int argc, char **argv,
  * thoth_json_path(rec, field), or "undefined". */
 int thoth_count_records(const char *field, int argc, char **argv,
     json_t *counts);
-/* thoth_records, with each record cut down to the top-level fields
- * named (those it has), which is cheaper for a few fields of many
- * records; field i is a string of its compact JSON text when bit i of
- * astext is set (parsed only if needed).  where->line is 0. */
-int thoth_project_records(const char *const *fields, int nfields,
-    unsigned astext, int argc, char **argv, thoth_record_fn fn, void *arg);
+/* The values of a few fields (paths as for thoth_json_path; at most
+ * 16) of each record, in input order, read on every core: v[i] is the
+ * thoth_json_scalar of path i, or NULL when absent (borrowed, valid
+ * during the call).  fn returns 0 to go on, 1 to stop, -1 on failure. */
+typedef int (*thoth_values_fn)(char *const *v, void *arg);
+int thoth_values_records(const char *const *paths, int n, int argc,
+    char **argv, thoth_values_fn fn, void *arg);
 
 /* store/store.c: the object store (DESIGN §2), local directory or S3. */
 struct thoth_store;

@@ -17,10 +17,9 @@ struct job {
 	void *arg;
 	const char *field;		/* count */
 	json_t *counts;
-	const char *const *fields;	/* project */
+	const char *const *fields;	/* values */
 	int nfields;
-	unsigned astext;
-	thoth_record_fn rfn;
+	thoth_values_fn vfn;
 	const char *name;		/* the input being read */
 	int failed;
 };
@@ -305,184 +304,177 @@ thoth_count_records(const char *field, int argc, char **argv, json_t *counts)
 }
 
 /*
- * Projection: workers cut each record down to a few top-level fields
- * (copied as they are from a canonical line), so that the one thread
- * that builds objects parses only those.  A worker's line is the object
- * of the other fields, then "\x1f" and the JSON text of each astext
- * field (nothing when absent): the text is never lexed by jansson, and
- * no JSON text holds a raw control character.
+ * Values: workers read a few fields of each record, so that the thread
+ * that gets them parses no JSON.  A worker writes, for each path, "-"
+ * when it is absent, else the length of its text, ':' and the text (a
+ * string unescaped, anything else its compact JSON), then '\n'.
  */
-#define SEP	"\x1f"
+#define MAXVALUES	16
 
-static int
-astext(const struct job *job, int i)
+struct vctx {			/* a worker's */
+	struct scan_rec rec;
+	char *buf;
+	size_t cap;
+};
+
+static void *
+vctx_new(void *arg)
 {
-	return ((job->astext & 1u << i) != 0);
+	struct vctx *c = thoth_xmalloc(sizeof (*c));
+
+	(void)arg;
+	c->buf = NULL;
+	c->cap = 0;
+	return (c);
 }
 
 static void
-project_fast(const struct job *job, struct scan_rec *r, struct scan_out *out)
+vctx_free(void *arg, void *wctx)
 {
-	struct scan_val v;
-	int i, n = 0;
+	struct vctx *c = wctx;
 
-	scan_bytes(out, "{", 1);
-	for (i = 0; i < job->nfields; i++) {
-		if (astext(job, i) || !scan_get(r, job->fields[i],
-		    strlen(job->fields[i]), &v))
-			continue;
-		scan_bytes(out, ",\"" + (n == 0), n == 0 ? 1 : 2);
-		n++;
-		scan_bytes(out, job->fields[i], strlen(job->fields[i]));
-		scan_bytes(out, "\":", 2);
-		scan_bytes(out, v.p, v.len);
-	}
-	scan_bytes(out, "}", 1);
-	for (i = 0; i < job->nfields; i++) {
-		if (!astext(job, i))
-			continue;
-		scan_bytes(out, SEP, 1);
-		if (scan_get(r, job->fields[i], strlen(job->fields[i]), &v))
-			scan_bytes(out, v.p, v.len);
-	}
-	scan_put(out, "", 0);
+	(void)arg;
+	free(c->buf);
+	free(c);
 }
 
 static void
-project_slow(const struct job *job, const json_t *rec, struct scan_out *out)
+put_value(struct scan_out *out, const char *s, size_t len)
 {
-	json_t *cut = json_object();
+	char n[24];
+
+	scan_bytes(out, n, (size_t)snprintf(n, sizeof (n), "%zu:", len));
+	scan_bytes(out, s, len);
+}
+
+/* The values of a record jansson read: v[i] NULL when absent, else
+ * malloc'd. */
+static void
+slow_values(const struct job *job, const json_t *rec, char **v)
+{
 	const json_t *f;
-	char *text;
 	int i;
 
-	for (i = 0; i < job->nfields; i++) {
-		f = json_object_get(rec, job->fields[i]);
-		if (f != NULL && !astext(job, i))
-			json_object_set(cut, job->fields[i], (json_t *)f);
-	}
-	text = thoth_json_line(cut);
-	scan_bytes(out, text, strlen(text));
-	free(text);
-	json_decref(cut);
-	for (i = 0; i < job->nfields; i++) {
-		if (!astext(job, i))
-			continue;
-		scan_bytes(out, SEP, 1);
-		if ((f = json_object_get(rec, job->fields[i])) == NULL)
-			continue;
-		text = thoth_json_line(f);
-		scan_bytes(out, text, strlen(text));
-		free(text);
-	}
-	scan_put(out, "", 0);
+	for (i = 0; i < job->nfields; i++)
+		v[i] = (f = thoth_json_path(rec, job->fields[i])) != NULL ?
+		    thoth_json_scalar(f) : NULL;
 }
 
 static void
-project_line(void *arg, void *wctx, struct scan_out *out, const char *s,
+values_line(void *arg, void *wctx, struct scan_out *out, const char *s,
     size_t len)
 {
 	struct job *job = arg;
+	struct vctx *c = wctx;
+	struct scan_val v;
+	char *sv[MAXVALUES];
 	json_t *rec;
+	int i;
 
-	if (scan_line(wctx, s, len) == 0) {
-		project_fast(job, wctx, out);
+	if (scan_line(&c->rec, s, len) == 0) {
+		for (i = 0; i < job->nfields; i++) {
+			if (!scan_path(&c->rec, job->fields[i], &v))
+				scan_bytes(out, "-", 1);
+			else if (v.type != SV_STR)
+				put_value(out, v.p, v.len);
+			else {
+				if (v.len > c->cap)
+					c->buf = realloc(c->buf, c->cap = v.len);
+				if (c->buf == NULL)
+					abort();
+				put_value(out, c->buf,
+				    (size_t)scan_str(&v, c->buf, c->cap));
+			}
+		}
+		scan_put(out, "", 0);
 		return;
 	}
 	if ((rec = slow_record(out, s, len)) == NULL)
 		return;
-	project_slow(job, rec, out);
+	slow_values(job, rec, sv);
+	for (i = 0; i < job->nfields; i++) {
+		if (sv[i] == NULL)
+			scan_bytes(out, "-", 1);
+		else
+			put_value(out, sv[i], strlen(sv[i]));
+		free(sv[i]);
+	}
+	scan_put(out, "", 0);
 	json_decref(rec);
 }
 
-/* A worker's line back into a record: the object, then the texts. */
-static json_t *
-unproject(const struct job *job, const char *s, size_t len)
-{
-	const char *end = s + len, *sep = memchr(s, SEP[0], len), *next;
-	json_t *rec = json_loadb(s, (size_t)((sep ? sep : end) - s), 0, NULL);
-	int i;
-
-	for (i = 0; i < job->nfields && rec != NULL && sep != NULL; i++) {
-		if (!astext(job, i))
-			continue;
-		s = sep + 1;
-		next = memchr(s, SEP[0], (size_t)(end - s));
-		sep = next;
-		if ((next != NULL ? next : end) > s)
-			json_object_set_new(rec, job->fields[i],
-			    json_stringn(s, (size_t)((next ? next : end) - s)));
-	}
-	return (rec);
-}
-
+/* The records of a chunk back from what values_line wrote. */
 static int
-project_lines(const char *lines, size_t len, size_t n, void *arg)
+values_lines(const char *lines, size_t len, size_t n, void *arg)
 {
 	struct job *job = arg;
-	struct thoth_where where = { job->name, 0 };
-	const char *nl;
-	json_t *rec;
-	int rv = 0;
+	const char *p = lines, *e = lines + len;
+	char *v[MAXVALUES], *end;
+	size_t k;
+	int i, rv;
 
-	(void)n;
-	for (; len > 0 && rv != 1; len -= (size_t)(nl - lines) + 1,
-	    lines = nl + 1) {
-		nl = memchr(lines, '\n', len);
-		rec = unproject(job, lines, (size_t)(nl - lines));
-		if (rec != NULL && (rv = job->rfn(rec, &where, job->arg)) < 0)
+	for (; n > 0 && p < e; n--, p++) {	/* p++: the '\n' */
+		for (i = 0; i < job->nfields; i++) {
+			if (*p == '-') {
+				v[i] = NULL;
+				p++;
+				continue;
+			}
+			k = strtoul(p, &end, 10);
+			v[i] = thoth_xmalloc(k + 1);
+			memcpy(v[i], end + 1, k);
+			v[i][k] = '\0';
+			p = end + 1 + k;
+		}
+		rv = job->vfn(v, job->arg);
+		for (i = 0; i < job->nfields; i++)
+			free(v[i]);
+		if (rv < 0)
 			job->failed = 1;
-		json_decref(rec);
+		if (rv == 1)
+			return (1);
 	}
-	return (rv == 1);
+	return (0);
 }
 
 static int
-project_deliver(void *arg, struct scan_out *out, size_t line0)
+values_deliver(void *arg, struct scan_out *out, size_t line0)
 {
 	struct job *job = arg;
 
-	return (scan_deliver(out, job->name, line0, project_lines, job,
+	return (scan_deliver(out, job->name, line0, values_lines, job,
 	    &job->failed));
 }
 
-/* THOTH_SCAN=jansson: the same records from whole ones. */
+/* THOTH_SCAN=jansson: the same values from whole records. */
 static int
-ref_project(json_t *rec, const struct thoth_where *where, void *arg)
+ref_values(json_t *rec, const struct thoth_where *where, void *arg)
 {
 	struct job *job = arg;
-	json_t *cut = json_object();
-	const json_t *f;
-	char *text;
+	char *v[MAXVALUES];
 	int i, rv;
 
-	for (i = 0; i < job->nfields; i++) {
-		if ((f = json_object_get(rec, job->fields[i])) == NULL)
-			continue;
-		if (astext(job, i)) {
-			text = thoth_json_line(f);
-			json_object_set_new(cut, job->fields[i],
-			    json_string(text));
-			free(text);
-		} else
-			json_object_set(cut, job->fields[i], (json_t *)f);
-	}
-	rv = job->rfn(cut, where, job->arg);
-	json_decref(cut);
+	(void)where;
+	slow_values(job, rec, v);
+	rv = job->vfn(v, job->arg);
+	for (i = 0; i < job->nfields; i++)
+		free(v[i]);
 	return (rv);
 }
 
 int
-thoth_project_records(const char *const *fields, int nfields,
-    unsigned astext, int argc, char **argv, thoth_record_fn fn, void *arg)
+thoth_values_records(const char *const *paths, int n, int argc, char **argv,
+    thoth_values_fn fn, void *arg)
 {
-	static const struct scan_ops ops = { scan_rec_new, scan_rec_free,
-	    project_line, project_deliver };
-	struct job job = { .fields = fields, .nfields = nfields,
-	    .astext = astext, .rfn = fn, .arg = arg };
+	static const struct scan_ops ops = { vctx_new, vctx_free,
+	    values_line, values_deliver };
+	struct job job = { .fields = paths, .nfields = n, .vfn = fn,
+	    .arg = arg };
 
+	if (n > MAXVALUES)
+		abort();
 	if (scan_reference())
-		return (thoth_records(argc, argv, ref_project, &job));
+		return (thoth_records(argc, argv, ref_values, &job));
 	each_file(&job, argc, argv, &ops);
 	return (job.failed);
 }
