@@ -210,7 +210,8 @@ static const char style[] =
     "td,th{padding:2px 8px;border-bottom:1px solid #ddd;text-align:left;"
     "vertical-align:top}th{cursor:pointer;background:#f4f4f4}"
     "td.n{text-align:right}.new{color:#b00;font-weight:bold}"
-    ".spark{color:#36c}time,td.t{white-space:nowrap}pre{margin:0;font-size:12px}"
+    ".spark{color:#36c}time,td.t{white-space:nowrap}"
+    "pre{margin:0;font-size:12px}"
     ".bd{display:inline-block;vertical-align:top;margin-right:2em}";
 
 static void
@@ -462,16 +463,25 @@ main(int argc, char **argv)
 	thoth_help(argc, argv, usage_text);
 	while ((c = getopt(argc, argv, "d:f:n:N:T:")) != -1) {
 		switch (c) {
-		case 'd': p.ndumps = number(optarg); break;
-		case 'f': files[nfiles++] = optarg; break;
-		case 'n': p.nsigs = number(optarg); break;
+		case 'd':
+			p.ndumps = number(optarg);
+			break;
+		case 'f':
+			files[nfiles++] = optarg;
+			break;
+		case 'n':
+			p.nsigs = number(optarg);
+			break;
 		case 'N':
 			if (thoth_parse_age(optarg, &p.new_age) != 0)
 				errx(THOTH_EXIT_FAIL, "%s: %s", optarg,
 				    thoth_errbuf);
 			break;
-		case 'T': p.title = optarg; break;
-		default: usage();
+		case 'T':
+			p.title = optarg;
+			break;
+		default:
+			usage();
 		}
 	}
 	if (optind != argc)

@@ -154,3 +154,10 @@ same "completion: every subcommand for an empty word" "$(complete_words thoth ''
 same "completion: analyzer names after the spec" "$(complete_words thoth analyze cmd=segv b)" "backtrace bt-extra "
 same "completion: record fields as FIELD=" "$(complete_words thoth ls cmd=segv s)" "signal= signature= size= stack= "
 same "completion: report --by" "$(complete_words thoth report --by w)" "week "
+
+# ---------------------------------------------------------------- make install
+make -s -C "$TOP" install DESTDIR="$T/inst" PREFIX=/usr >"$T/install.out" 2>&1
+truth "make install: the completion where bash-completion looks" \
+    test -f "$T/inst/usr/share/bash-completion/completions/thoth"
+same "make install: the scripts carry the version" "$("$T/inst/usr/bin/thoth" --version)" "thoth $version"
+truth "make install: the new man pages" test -f "$T/inst/usr/share/man/man1/thoth-html.1" -a -f "$T/inst/usr/share/man/man1/thoth-trend.1"
