@@ -69,6 +69,27 @@ chrome --window-size=1280,2000 --screenshot="$shots/report.png" >/dev/null
 truth "a screenshot, kept in tests/tmp/html/report.png" \
     bash -c "[ \"\$(head -c 8 '$shots/report.png' | od -An -c | tr -d ' ')\" = '211PNG\r\n032\n' ]"
 
+# The page's script at work: a copy without the CSP and with a script
+# that types in the filter box and clicks the "dumps" heading twice.
+{
+	sed 's/<meta http-equiv="Content-Security-Policy"[^>]*>//; s|</body></html>||' "$T/page.html"
+	cat <<'EOF'
+<script>
+var q = document.getElementById("q"), th = document.querySelectorAll("#sigs th")[0];
+q.value = "gen1"; q.dispatchEvent(new Event("input"));
+var shown = Array.from(document.querySelectorAll("#sigs tbody tr")).filter(function (r) { return !r.hidden; }).length;
+q.value = ""; q.dispatchEvent(new Event("input"));
+th.click(); var up = document.querySelector("#sigs tbody tr").cells[0].textContent;
+th.click(); var down = document.querySelector("#sigs tbody tr").cells[0].textContent;
+document.body.dataset.test = shown + " " + up + " " + down;
+</script></body></html>
+EOF
+} >"$T/js.html"
+timeout 120 chromium --headless --no-sandbox --disable-gpu --user-data-dir="$T/chrome" \
+    --dump-dom "file://$T/js.html" 2>>"$T/chrome.err" >"$T/js.dom"
+same "filter keeps 1 row for gen1; sorting by dumps: 1 first, then 24 first" \
+    "$(grep -o 'data-test="[^"]*"' "$T/js.dom")" 'data-test="1 1 24"'
+
 # The DOM against jq's counts of the same records.
 dom() { python3 - "$T/dom.html" "$@"; }
 cat >"$T/dom.py" <<'EOF'
