@@ -1,8 +1,8 @@
 /*
  * thoth-html - a crash report page of dump records
  *
- * usage: thoth-html [-d dumps] [-n signatures] [-N age] [-T title]
- *            [-f file]...
+ * usage: thoth-html [-d dumps] [-n signatures] [-N age] [-o page]
+ *            [-T title] [-f file]...
  *
  * Reads records (stdin or each -f file) and writes one self-contained
  * HTML page: totals for the period, the top crash signatures with a
@@ -10,8 +10,9 @@
  * the signature is new, the newest dumps of each, and breakdowns by
  * platform, node and cmd.  Reads "id", "type", "time", "node", "cmd",
  * "platform", "ticket", "stack" and "signature" {text, hash}, on every
- * core (thoth_values_records).  Every
- * string from a record is HTML-escaped.  Writes no record.
+ * core (thoth_values_records).  Every string from a record is
+ * HTML-escaped.  -o writes the page to a file, by rename, and only when
+ * every input was read.  Writes no record.
  */
 #include <err.h>
 #include <stdlib.h>
@@ -36,8 +37,10 @@ static const int by_field[NBY] = { F_PLATFORM, F_NODE, F_CMD };
 static const int shown[SHOWN] = { F_ID, F_NODE, F_CMD, F_TICKET, F_STACK };
 
 static const char usage_text[] =
-    "usage: thoth-html [-d dumps] [-n signatures] [-N age] [-T title]\n"
-    "           [-f file]...\n";
+    "usage: thoth-html [-d dumps] [-n signatures] [-N age] [-o page]\n"
+    "           [-T title] [-f file]...\n";
+
+static FILE *out;	/* the page: stdout, or a buffer for -o */
 
 struct dump {			/* one of the newest dumps of a signature */
 	int64_t time;
@@ -73,17 +76,17 @@ esc(const char *s)
 {
 	for (; *s != '\0'; s++) {
 		switch (*s) {
-		case '&': fputs("&amp;", stdout); break;
-		case '<': fputs("&lt;", stdout); break;
-		case '>': fputs("&gt;", stdout); break;
-		case '"': fputs("&quot;", stdout); break;
-		case '\'': fputs("&#39;", stdout); break;
+		case '&': fputs("&amp;", out); break;
+		case '<': fputs("&lt;", out); break;
+		case '>': fputs("&gt;", out); break;
+		case '"': fputs("&quot;", out); break;
+		case '\'': fputs("&#39;", out); break;
 		default:
 			/* C0 controls are not allowed in HTML text. */
 			if ((unsigned char)*s < 0x20 && *s != '\n' && *s != '\t')
-				putchar('?');
+				putc('?', out);
 			else
-				putchar(*s);
+				putc(*s, out);
 		}
 	}
 }
@@ -98,7 +101,7 @@ stack_lines(const char *text)
 	json_array_foreach(st, i, f) {
 		if (json_is_string(f)) {
 			esc(json_string_value(f));
-			putchar('\n');
+			putc('\n', out);
 		}
 	}
 	json_decref(st);
@@ -217,14 +220,14 @@ static const char style[] =
 static void
 head(const struct page *p)
 {
-	printf("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+	fprintf(out, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
 	    "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src"
 	    " 'none'; style-src 'unsafe-inline'; script-src 'sha256-%s'\">"
 	    "<title>", SCRIPT_SHA256);
 	esc(p->title);
-	printf("</title><style>%s</style></head>\n<body><h1>", style);
+	fprintf(out, "</title><style>%s</style></head>\n<body><h1>", style);
 	esc(p->title);
-	printf("</h1>\n");
+	fprintf(out, "</h1>\n");
 }
 
 static size_t
@@ -240,19 +243,19 @@ count_new(const struct page *p, struct thoth_tally_row **rows, size_t n)
 static void
 totals(const struct page *p, struct thoth_tally_row **rows, size_t n)
 {
-	printf("<p>From <time id=\"first\">%s</time>", when(p->first));
-	printf(" to <time id=\"last\">%s</time> UTC</p>\n", when(p->last));
-	printf("<table id=\"totals\"><tr><th>dumps</th><th>cores</th>"
+	fprintf(out, "<p>From <time id=\"first\">%s</time>", when(p->first));
+	fprintf(out, " to <time id=\"last\">%s</time> UTC</p>\n", when(p->last));
+	fprintf(out, "<table id=\"totals\"><tr><th>dumps</th><th>cores</th>"
 	    "<th>crash dumps</th><th>signatures</th><th>new signatures</th>"
 	    "<th>hosts</th><th>with a ticket</th></tr>\n<tr>");
-	printf("<td class=\"n\" id=\"total-dumps\">%zu</td>", p->total);
-	printf("<td class=\"n\" id=\"total-cores\">%zu</td>", p->total - p->crash);
-	printf("<td class=\"n\" id=\"total-crash\">%zu</td>", p->crash);
-	printf("<td class=\"n\" id=\"total-signatures\">%zu</td>", n);
-	printf("<td class=\"n\" id=\"total-new\">%zu</td>",
+	fprintf(out, "<td class=\"n\" id=\"total-dumps\">%zu</td>", p->total);
+	fprintf(out, "<td class=\"n\" id=\"total-cores\">%zu</td>", p->total - p->crash);
+	fprintf(out, "<td class=\"n\" id=\"total-crash\">%zu</td>", p->crash);
+	fprintf(out, "<td class=\"n\" id=\"total-signatures\">%zu</td>", n);
+	fprintf(out, "<td class=\"n\" id=\"total-new\">%zu</td>",
 	    count_new(p, rows, n));
-	printf("<td class=\"n\" id=\"total-hosts\">%zu</td>", p->hosts);
-	printf("<td class=\"n\" id=\"total-ticketed\">%zu</td></tr></table>\n",
+	fprintf(out, "<td class=\"n\" id=\"total-hosts\">%zu</td>", p->hosts);
+	fprintf(out, "<td class=\"n\" id=\"total-ticketed\">%zu</td></tr></table>\n",
 	    p->ticketed);
 }
 
@@ -267,17 +270,17 @@ sparkline(const struct page *p, const struct thoth_tally_row *r)
 	thoth_tally_buckets(r, p->first, width, nb, c);
 	for (i = 0; i < nb; i++)
 		max = c[i] > max ? c[i] : max;
-	printf("<svg class=\"spark\" width=\"120\" height=\"24\" "
+	fprintf(out, "<svg class=\"spark\" width=\"120\" height=\"24\" "
 	    "viewBox=\"0 0 120 24\" data-days=\"%lld\" data-counts=\"",
 	    (long long)(width / DAY));
 	for (i = 0; i < nb; i++)
-		printf("%s%zu", i ? "," : "", c[i]);
-	printf("\"><polyline fill=\"none\" stroke=\"currentColor\" points=\"");
+		fprintf(out, "%s%zu", i ? "," : "", c[i]);
+	fprintf(out, "\"><polyline fill=\"none\" stroke=\"currentColor\" points=\"");
 	for (i = 0; i < nb || i < 2; i++)
-		printf("%s%.1f,%.1f", i ? " " : "",
+		fprintf(out, "%s%.1f,%.1f", i ? " " : "",
 		    nb > 1 ? 120.0 * i / (nb - 1) : 120.0 * i,
 		    22.0 - 20.0 * c[nb > 1 ? i : 0] / max);
-	printf("\"/></svg>");
+	fprintf(out, "\"/></svg>");
 	free(c);
 }
 
@@ -289,17 +292,17 @@ set_cell(const json_t *set, size_t max)
 	json_t *v;
 	size_t i = 0;
 
-	printf("<td data-v=\"%zu\"><b>%zu</b>", json_object_size(set),
+	fprintf(out, "<td data-v=\"%zu\"><b>%zu</b>", json_object_size(set),
 	    json_object_size(set));
 	json_object_foreach((json_t *)set, key, v) {
 		if (i++ == max) {
-			printf(" &hellip;");
+			fprintf(out, " &hellip;");
 			break;
 		}
-		printf("%s", i > 1 ? ", " : ": ");
+		fprintf(out, "%s", i > 1 ? ", " : ": ");
 		esc(key);
 	}
-	printf("</td>");
+	fprintf(out, "</td>");
 }
 
 static void
@@ -308,17 +311,17 @@ sig_row(const struct page *p, const struct thoth_tally_row *r, size_t k)
 	const struct sig *s = r->data;
 	int fresh = r->first >= p->last - p->new_age;
 
-	printf("<tr class=\"sig\"><td class=\"n\">%zu</td><td>", r->n);
+	fprintf(out, "<tr class=\"sig\"><td class=\"n\">%zu</td><td>", r->n);
 	sparkline(p, r);
-	printf("</td><td><a href=\"#s%zu\">", k);
+	fprintf(out, "</td><td><a href=\"#s%zu\">", k);
 	esc(s->text);
-	printf("</a></td><td class=\"t\" data-v=\"%lld\">%s</td>",
+	fprintf(out, "</a></td><td class=\"t\" data-v=\"%lld\">%s</td>",
 	    (long long)r->first, when(r->first));
-	printf("<td class=\"t\" data-v=\"%lld\">%s</td>", (long long)r->last,
+	fprintf(out, "<td class=\"t\" data-v=\"%lld\">%s</td>", (long long)r->last,
 	    when(r->last));
 	set_cell(s->nodes, 2);
 	set_cell(s->tickets, 5);
-	printf("<td%s>%s</td></tr>\n", fresh ? " class=\"new\"" : "",
+	fprintf(out, "<td%s>%s</td></tr>\n", fresh ? " class=\"new\"" : "",
 	    fresh ? "new" : "");
 }
 
@@ -327,7 +330,7 @@ sig_table(const struct page *p, struct thoth_tally_row **rows, size_t n)
 {
 	size_t i;
 
-	printf("<h2>Top crash signatures</h2>\n<p><input id=\"q\" "
+	fprintf(out, "<h2>Top crash signatures</h2>\n<p><input id=\"q\" "
 	    "type=\"search\" placeholder=\"filter\"></p>\n"
 	    "<table id=\"sigs\" class=\"sort\"><thead><tr><th>dumps</th>"
 	    "<th>per day</th><th>signature</th><th>first seen</th>"
@@ -335,7 +338,7 @@ sig_table(const struct page *p, struct thoth_tally_row **rows, size_t n)
 	    "</tr></thead><tbody>\n");
 	for (i = 0; i < n && i < p->nsigs; i++)
 		sig_row(p, rows[i], i + 1);
-	printf("</tbody></table>\n");
+	fprintf(out, "</tbody></table>\n");
 }
 
 static int
@@ -353,28 +356,28 @@ dumps(const struct thoth_tally_row *r, size_t k)
 	struct sig *s = r->data;
 	size_t i;
 
-	printf("<section id=\"s%zu\"><h3>", k);
+	fprintf(out, "<section id=\"s%zu\"><h3>", k);
 	esc(s->text);
-	printf("</h3>\n<table class=\"dumps sort\"><thead><tr><th>id</th>"
+	fprintf(out, "</h3>\n<table class=\"dumps sort\"><thead><tr><th>id</th>"
 	    "<th>time</th><th>node</th><th>cmd</th><th>ticket</th>"
 	    "<th>stack</th></tr></thead><tbody>\n");
 	qsort(s->dumps, s->n, sizeof (*s->dumps), newest_first);
 	for (i = 0; i < s->n; i++) {
 		char *const *v = s->dumps[i].v;
-		printf("<tr><td>");
+		fprintf(out, "<tr><td>");
 		esc(v[0]);
-		printf("</td><td class=\"t\">%s</td><td>",
+		fprintf(out, "</td><td class=\"t\">%s</td><td>",
 		    when(s->dumps[i].time));
 		esc(v[1]);
-		printf("</td><td class=\"cmd\">");
+		fprintf(out, "</td><td class=\"cmd\">");
 		esc(v[2]);
-		printf("</td><td>");
+		fprintf(out, "</td><td>");
 		esc(v[3]);
-		printf("</td><td><pre>");
+		fprintf(out, "</td><td><pre>");
 		stack_lines(v[4]);
-		printf("</pre></td></tr>\n");
+		fprintf(out, "</pre></td></tr>\n");
 	}
-	printf("</tbody></table>%s</section>\n",
+	fprintf(out, "</tbody></table>%s</section>\n",
 	    r->n > s->n ? "<p>(older dumps not shown)</p>" : "");
 }
 
@@ -385,7 +388,7 @@ breakdown(const char *name, struct thoth_tally *t)
 	size_t n, i, rest = 0;
 
 	r = thoth_tally_rows(t, &n);
-	printf("<div class=\"bd\"><h3>%s</h3><table id=\"by-%s\" class=\"sort\">"
+	fprintf(out, "<div class=\"bd\"><h3>%s</h3><table id=\"by-%s\" class=\"sort\">"
 	    "<thead><tr><th>%s</th><th>dumps</th></tr></thead><tbody>\n",
 	    name, name, name);
 	for (i = 0; i < n; i++) {
@@ -393,14 +396,14 @@ breakdown(const char *name, struct thoth_tally *t)
 			rest += r[i]->n;
 			continue;
 		}
-		printf("<tr><td>");
+		fprintf(out, "<tr><td>");
 		esc(r[i]->key);
-		printf("</td><td class=\"n\">%zu</td></tr>\n", r[i]->n);
+		fprintf(out, "</td><td class=\"n\">%zu</td></tr>\n", r[i]->n);
 	}
 	if (rest > 0)
-		printf("<tr><td>(%zu others)</td><td class=\"n\">%zu</td></tr>\n",
+		fprintf(out, "<tr><td>(%zu others)</td><td class=\"n\">%zu</td></tr>\n",
 		    n - BREAKDOWN, rest);
-	printf("</tbody></table></div>\n");
+	fprintf(out, "</tbody></table></div>\n");
 }
 
 static void
@@ -431,13 +434,41 @@ render(struct page *p)
 	head(p);
 	totals(p, rows, n);
 	sig_table(p, rows, n);
-	printf("<h2>Breakdowns</h2>\n");
+	fprintf(out, "<h2>Breakdowns</h2>\n");
 	for (i = 0; i < NBY; i++)
 		breakdown(fields[by_field[i]], p->by[i]);
-	printf("<h2>Dumps by signature</h2>\n");
+	fprintf(out, "<h2>Dumps by signature</h2>\n");
 	for (i = 0; i < n && i < p->nsigs; i++)
 		dumps(rows[i], i + 1);
-	printf("<script>%s</script>\n</body></html>\n", script);
+	fprintf(out, "<script>%s</script>\n</body></html>\n", script);
+}
+
+/* A missing input would make a page that looks whole: none is made. */
+static void
+check_inputs(int nfiles, char **files)
+{
+	int i;
+
+	for (i = 0; i < nfiles; i++)
+		if (strcmp(files[i], "-") != 0 && access(files[i], R_OK) != 0)
+			err(THOTH_EXIT_FAIL, "%s", files[i]);
+}
+
+/* -o: the page replaces path (by rename) only when every input was read
+ * whole, so a published page is never half-made.  The new failed. */
+static int
+publish(const char *path, char **buf, size_t *len, int failed)
+{
+	if (fclose(out) != 0)
+		err(THOTH_EXIT_FAIL, "%s", path);
+	if (failed)
+		warnx("%s: left as it was: some input failed", path);
+	else if (thoth_write_file_atomic(path, *buf, *len) != 0) {
+		warnx("%s", thoth_errbuf);
+		failed = 1;
+	}
+	free(*buf);
+	return (failed);
 }
 
 static size_t
@@ -458,10 +489,13 @@ main(int argc, char **argv)
 	    .title = "Crash report" };
 	char **files = thoth_xmalloc(sizeof (char *) * (size_t)argc);
 	int c, i, nfiles = 0, failed;
+	const char *page = NULL;
+	char *buf = NULL;
+	size_t len = 0;
 
 	atexit(thoth_close_stdout);
 	thoth_help(argc, argv, usage_text);
-	while ((c = getopt(argc, argv, "d:f:n:N:T:")) != -1) {
+	while ((c = getopt(argc, argv, "d:f:n:N:o:T:")) != -1) {
 		switch (c) {
 		case 'd':
 			p.ndumps = number(optarg);
@@ -477,6 +511,9 @@ main(int argc, char **argv)
 				errx(THOTH_EXIT_FAIL, "%s: %s", optarg,
 				    thoth_errbuf);
 			break;
+		case 'o':
+			page = optarg;
+			break;
 		case 'T':
 			p.title = optarg;
 			break;
@@ -486,16 +523,18 @@ main(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage();
-	/* A missing input would make a page that looks whole. */
-	for (i = 0; i < nfiles; i++)
-		if (strcmp(files[i], "-") != 0 && access(files[i], R_OK) != 0)
-			err(THOTH_EXIT_FAIL, "%s", files[i]);
+	check_inputs(nfiles, files);
+	out = page != NULL ? open_memstream(&buf, &len) : stdout;
+	if (out == NULL)
+		err(THOTH_EXIT_FAIL, "open_memstream");
 	p.sigs = thoth_tally_new();
 	for (i = 0; i < NBY; i++)
 		p.by[i] = thoth_tally_new();
 	failed = thoth_values_records(fields, NFIELDS, nfiles, files, on_record,
 	    &p);
 	render(&p);
+	if (page != NULL)
+		failed = publish(page, &buf, &len, failed);
 	thoth_tally_free(p.sigs, free_sig);
 	for (i = 0; i < NBY; i++)
 		thoth_tally_free(p.by[i], NULL);

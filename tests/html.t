@@ -152,3 +152,13 @@ same "no records: a page with zero totals" "$(thoth-html </dev/null | grep -o 'i
 same "THOTH_SCAN=jansson makes the same page" "$(THOTH_SCAN=jansson thoth-html -N 8d -f "$T/all.ndjson" | cmp - "$T/page.html" && echo same)" same
 same "records not as the tools write them (jansson in the workers) make the same page" \
     "$(sed 's/,"/, "/g' "$T/all.ndjson" | thoth-html -N 8d | cmp - "$T/page.html" && echo same)" same
+
+# -o: the page by rename, and only from whole input.
+same "thoth report --html -o: exit 0, nothing said" "$(thoth report --html -o "$T/pub.html" "" 2>&1; echo "rc=$?")" "rc=0"
+same "-o writes the page stdout gets" "$(thoth-filter -I | thoth-html | cmp - "$T/pub.html" && echo same)" same
+cp "$T/pub.html" "$T/pub.before"
+expect_err "-o with a bad line: the page left as it was" 1 "pub.html: left as it was" -- \
+    bash -c 'printf "{bad\n" | thoth-html -o "$1"' _ "$T/pub.html"
+same "the published page unchanged" "$(cmp "$T/pub.html" "$T/pub.before" && echo same)" same
+same "no temporary left beside it" "$(find "$T" -maxdepth 1 -name '.pub.html*' | wc -l)" 0
+expect_err "-o in a missing directory" 1 "^thoth-html: .*nodir/" -- thoth-html -o "$T/nodir/p.html" -f "$T/gen.ndjson"
