@@ -161,3 +161,13 @@ truth "make install: the completion where bash-completion looks" \
     test -f "$T/inst/usr/share/bash-completion/completions/thoth"
 same "make install: the scripts carry the version" "$("$T/inst/usr/bin/thoth" --version)" "thoth $version"
 truth "make install: the new man pages" test -f "$T/inst/usr/share/man/man1/thoth-html.1" -a -f "$T/inst/usr/share/man/man1/thoth-trend.1"
+
+# ---------------------------------------------------------------- credentials in the config file
+printf 'AWS_SECRET_ACCESS_KEY=not-a-real-secret\n' >"$XDG_CONFIG_HOME/thoth/config"
+chmod 644 "$XDG_CONFIG_HOME/thoth/config"
+cron XDG_CONFIG_HOME="$XDG_CONFIG_HOME" thoth showenv >/dev/null 2>"$T/secret.err"
+truth "a secret in a file others may read: said" \
+    grep -q "config: holds AWS_SECRET_ACCESS_KEY but others may read it" "$T/secret.err"
+truth "the secret itself never printed" bash -c "! grep -q not-a-real-secret '$T/secret.err'"
+chmod 600 "$XDG_CONFIG_HOME/thoth/config"
+same "the same file at 0600: nothing said" "$(cron XDG_CONFIG_HOME="$XDG_CONFIG_HOME" thoth showenv 2>&1 >/dev/null)" ""
