@@ -156,14 +156,11 @@ static int
 on_record(char *const *v, void *arg)
 {
 	struct page *p = arg;
-	char *end;
-	int64_t t = v[F_TIME] != NULL ? strtoll(v[F_TIME], &end, 10) : 0;
+	int64_t t = thoth_value_time(v[F_TIME]);
 	struct thoth_tally_row *r;
 	struct sig *s;
 	int i;
 
-	if (v[F_TIME] == NULL || *end != '\0')
-		t = 0;
 	r = thoth_tally_add(p->sigs, v[F_HASH] != NULL ? v[F_HASH] : "-", t);
 	if ((s = r->data) == NULL)
 		s = r->data = new_sig(v[F_TEXT], p->ndumps);
@@ -471,17 +468,6 @@ publish(const char *path, char **buf, size_t *len, int failed)
 	return (failed);
 }
 
-static size_t
-number(const char *s)
-{
-	char *end;
-	long n = strtol(s, &end, 10);
-
-	if (*s == '\0' || *end != '\0' || n < 0 || n > 100000)
-		errx(THOTH_EXIT_FAIL, "%s: not a number from 0 to 100000", s);
-	return ((size_t)n);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -498,13 +484,13 @@ main(int argc, char **argv)
 	while ((c = getopt(argc, argv, "d:f:n:N:o:T:")) != -1) {
 		switch (c) {
 		case 'd':
-			p.ndumps = number(optarg);
+			p.ndumps = (size_t)thoth_opt_number(optarg, 0, 100000);
 			break;
 		case 'f':
 			files[nfiles++] = optarg;
 			break;
 		case 'n':
-			p.nsigs = number(optarg);
+			p.nsigs = (size_t)thoth_opt_number(optarg, 0, 100000);
 			break;
 		case 'N':
 			if (thoth_parse_age(optarg, &p.new_age) != 0)

@@ -179,7 +179,6 @@ main(int argc, char **argv)
 	struct report r = { NULL, 0, json_object() };
 	char **files = thoth_xmalloc(sizeof (char *) * (size_t)argc);
 	int c, nfiles = 0, table = 0, width = 0, failed;
-	char *end;
 
 	atexit(thoth_close_stdout);
 	thoth_help(argc, argv, usage_text);
@@ -192,9 +191,7 @@ main(int argc, char **argv)
 			table = 1;
 			break;
 		case 'w':
-			width = (int)strtol(optarg, &end, 10);
-			if (*optarg == '\0' || *end != '\0' || width < 1)
-				errx(THOTH_EXIT_FAIL, "%s: not a width", optarg);
+			width = (int)thoth_opt_number(optarg, 1, 100000);
 			break;
 		default:
 			usage();

@@ -45,12 +45,9 @@ static int
 on_record(char *const *v, void *arg)
 {
 	struct trend *tr = arg;
-	char *end;
-	int64_t t = v[0] != NULL ? strtoll(v[0], &end, 10) : 0;
+	int64_t t = thoth_value_time(v[0]);
 	struct thoth_tally_row *r;
 
-	if (v[0] == NULL || *end != '\0')
-		t = 0;
 	if (tr->field != NULL) {
 		thoth_tally_add(tr->t, v[1] != NULL ? v[1] : "undefined", t);
 		return (0);
@@ -188,17 +185,6 @@ top(struct trend *tr, size_t ntop, size_t width)
 	free(c);
 }
 
-static size_t
-number(const char *s, size_t max)
-{
-	char *end;
-	long n = strtol(s, &end, 10);
-
-	if (*s == '\0' || *end != '\0' || n < 1 || (size_t)n > max)
-		errx(THOTH_EXIT_FAIL, "%s: not a number from 1 to %zu", s, max);
-	return ((size_t)n);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -223,13 +209,13 @@ main(int argc, char **argv)
 			files[nfiles++] = optarg;
 			break;
 		case 'n':
-			ntop = number(optarg, 100000);
+			ntop = (size_t)thoth_opt_number(optarg, 1, 100000);
 			break;
 		case 's':
 			sflag = 1;
 			break;
 		case 'w':
-			width = number(optarg, 1000);
+			width = (size_t)thoth_opt_number(optarg, 1, 1000);
 			break;
 		default:
 			usage();

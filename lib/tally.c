@@ -117,6 +117,18 @@ thoth_period_count(int64_t first, int64_t last, int64_t width)
 	    thoth_period_start(first, width)) / width + 1));
 }
 
+int64_t
+thoth_value_time(const char *v)
+{
+	char *end;
+	int64_t t;
+
+	if (v == NULL)
+		return (0);
+	t = strtoll(v, &end, 10);
+	return (*v != '\0' && *end == '\0' ? t : 0);
+}
+
 char *
 thoth_utc(int64_t t, const char *fmt, char *buf, size_t size)
 {

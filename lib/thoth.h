@@ -245,6 +245,9 @@ int64_t thoth_period_fit(int64_t first, int64_t last, int64_t width,
     size_t max);
 void thoth_tally_buckets(const struct thoth_tally_row *r, int64_t first,
     int64_t width, size_t nb, size_t *counts);
+/* The time of a record from the text of its "time" (thoth_values_records):
+ * 0 when absent or not an integer. */
+int64_t thoth_value_time(const char *v);
 /* t as UTC by strftime's fmt into buf (returned), or "-". */
 char *thoth_utc(int64_t t, const char *fmt, char *buf, size_t size);
 
@@ -254,5 +257,8 @@ char *thoth_utc(int64_t t, const char *fmt, char *buf, size_t size);
 void thoth_help(int argc, char **argv, const char *usage);
 /* A usage error: the usage on stderr, exit 1. */
 void thoth_usage(const char *usage) __attribute__((noreturn));
+/* The number of an option, from min to max, else "s: not a number from
+ * min to max" on stderr and exit 1. */
+long thoth_opt_number(const char *s, long min, long max);
 
 #endif /* THOTH_H */

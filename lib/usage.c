@@ -1,9 +1,11 @@
 /*
- * usage.c - -h, --help and --version, the same in every tool.
+ * usage.c - -h, --help and --version, the same in every tool, and the
+ * numbers of options.
  *
  * THOTH_VERSION comes from the Makefile's VERSION, the one place that
  * names it (the scripts get it substituted at build time).
  */
+#include <err.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,4 +45,18 @@ thoth_usage(const char *usage)
 {
 	fputs(usage, stderr);
 	exit(THOTH_EXIT_FAIL);
+}
+
+long
+thoth_opt_number(const char *s, long min, long max)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || errno != 0 || n < min || n > max)
+		errx(THOTH_EXIT_FAIL, "%s: not a number from %ld to %ld", s,
+		    min, max);
+	return (n);
 }

@@ -75,6 +75,7 @@ done
 truth "at 60 columns, psargs is cut with ..." grep -q '\.\.\.$' "$T/ls.60"
 same "at 200 columns, psargs is whole" "$(tail -n +2 "$T/ls.200" | sed 's/.*  //' | sort)" \
     "$(jq -r 'select(.psargs) | .psargs' "$T/recs" | sed 's/ *$//' | sort)"
+expect_err "thoth-report -w 0" 1 "^thoth-report: 0: not a number from 1 to" -- thoth-report -t -w 0 </dev/null
 same "ls in a pipe without COLUMNS is as before" "$(thoth ls | head -n 1)" \
     "NAME             TYPE  TIME                NODE/CMD         TICKET"
 
