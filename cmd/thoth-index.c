@@ -23,11 +23,13 @@
 
 #include "thoth.h"
 
+static const char usage_text[] =
+    "usage: thoth-index [-c | -i | -r] [-v]\n";
+
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: thoth-index [-c | -i | -r] [-v]\n");
-	exit(THOTH_EXIT_FAIL);
+	thoth_usage(usage_text);
 }
 
 static int
@@ -60,6 +62,7 @@ main(int argc, char **argv)
 	struct thoth_index *ix;
 	int c, what = 0, verbose = 0, rv;
 
+	thoth_help(argc, argv, usage_text);
 	while ((c = getopt(argc, argv, "cirv")) != -1) {
 		if (c == 'v')
 			verbose = 1;

@@ -372,12 +372,14 @@ run(struct purger *p, int argc, char **argv)
 	return (failed);
 }
 
+static const char usage_text[] =
+    "usage: thoth-purge [-nqt] [-k N] [-o age] [-r reason] "
+    "[file ...]\n";
+
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: thoth-purge [-nqt] [-k N] [-o age] [-r reason] "
-	    "[file ...]\n");
-	exit(THOTH_EXIT_FAIL);
+	thoth_usage(usage_text);
 }
 
 static const struct option longopts[] = {
@@ -415,6 +417,7 @@ options(struct purger *p, int argc, char **argv)
 	char *end;
 	int c;
 
+	thoth_help(argc, argv, usage_text);
 	while ((c = getopt_long(argc, argv, "nqtk:o:r:", longopts, NULL)) != -1) {
 		if (c == 'n')
 			p->dry = 1;

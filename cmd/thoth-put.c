@@ -248,11 +248,13 @@ put_one(json_t *in, const struct thoth_where *w, void *arg)
 	return (rv);
 }
 
+static const char usage_text[] =
+    "usage: thoth-put [-q] [-z | -Z] [FILE...]\n";
+
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: thoth-put [-q] [-z | -Z] [FILE...]\n");
-	exit(THOTH_EXIT_FAIL);
+	thoth_usage(usage_text);
 }
 
 int
@@ -261,6 +263,7 @@ main(int argc, char **argv)
 	struct put p;
 	int c, rv;
 
+	thoth_help(argc, argv, usage_text);
 	while ((c = getopt(argc, argv, "qzZ")) != -1) {
 		switch (c) {
 		case 'q':

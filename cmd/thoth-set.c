@@ -303,12 +303,14 @@ set_one(json_t *in, const struct thoth_where *w, void *arg)
 	return (0);
 }
 
+static const char usage_text[] =
+    "usage: thoth-set [-s NAME VALUE | -j NAME JSON | "
+    "-u NAME | -t TICKET | -T] [FILE...]\n";
+
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: thoth-set [-s NAME VALUE | -j NAME JSON | "
-	    "-u NAME | -t TICKET | -T] [FILE...]\n");
-	exit(THOTH_EXIT_FAIL);
+	thoth_usage(usage_text);
 }
 
 /* The edit an option asks for; NAME/VALUE come from argv after it. */
@@ -345,6 +347,7 @@ main(int argc, char **argv)
 	struct setter s = { NULL, NULL, NULL, NULL, 0, 0 };
 	int c, rv;
 
+	thoth_help(argc, argv, usage_text);
 	while ((c = getopt(argc, argv, "s:j:u:t:T")) != -1) {
 		if (c == '?' || s.edit != NULL)
 			usage();

@@ -125,6 +125,13 @@ int thoth_filter_records(const struct thoth_spec *spec, int argc, char **argv,
  * thoth_json_path(rec, field), or "undefined". */
 int thoth_count_records(const char *field, int argc, char **argv,
     json_t *counts);
+/* The values of a few fields (paths as for thoth_json_path; at most
+ * 16) of each record, in input order, read on every core: v[i] is the
+ * thoth_json_scalar of path i, or NULL when absent (borrowed, valid
+ * during the call).  fn returns 0 to go on, 1 to stop, -1 on failure. */
+typedef int (*thoth_values_fn)(char *const *v, void *arg);
+int thoth_values_records(const char *const *paths, int n, int argc,
+    char **argv, thoth_values_fn fn, void *arg);
 
 /* store/store.c: the object store (DESIGN §2), local directory or S3. */
 struct thoth_store;
@@ -245,5 +252,50 @@ const char *thoth_sigrules_version(const struct thoth_sigrules *r);
 const char *thoth_sigrules_file(const struct thoth_sigrules *r);
 /* {"text", "hash", "rules"} from rec's cmd, signal and stack. */
 json_t *thoth_signature(const struct thoth_sigrules *r, const json_t *rec);
+
+/* tally.c: records counted by a key, with the time of each, for trends
+ * (thoth-html, thoth-trend).  Rows and their keys are owned by the
+ * tally; data is the caller's, given to thoth_tally_free's fn. */
+struct thoth_tally;
+struct thoth_tally_row {
+	char *key;
+	size_t n, cap;		/* records counted */
+	int64_t first, last;	/* least and greatest time */
+	int64_t *times;
+	void *data;
+};
+struct thoth_tally *thoth_tally_new(void);
+struct thoth_tally_row *thoth_tally_add(struct thoth_tally *t,
+    const char *key, int64_t time);
+/* Every row, most records first, then by key; no add after it. */
+struct thoth_tally_row **thoth_tally_rows(struct thoth_tally *t, size_t *n);
+void thoth_tally_range(const struct thoth_tally *t, int64_t *first,
+    int64_t *last);		/* over every row */
+void thoth_tally_free(struct thoth_tally *t, void (*fn)(void *data));
+/* Periods of width seconds: a day starts at 00:00 UTC, a week (7 days)
+ * on Monday.  The start of time's period; how many periods from first's
+ * to last's; a row's count in each of nb periods from first's. */
+int64_t thoth_period_start(int64_t time, int64_t width);
+size_t thoth_period_count(int64_t first, int64_t last, int64_t width);
+/* A multiple of width that covers first to last in at most max periods. */
+int64_t thoth_period_fit(int64_t first, int64_t last, int64_t width,
+    size_t max);
+void thoth_tally_buckets(const struct thoth_tally_row *r, int64_t first,
+    int64_t width, size_t nb, size_t *counts);
+/* The time of a record from the text of its "time" (thoth_values_records):
+ * 0 when absent or not an integer. */
+int64_t thoth_value_time(const char *v);
+/* t as UTC by strftime's fmt into buf (returned), or "-". */
+char *thoth_utc(int64_t t, const char *fmt, char *buf, size_t size);
+
+/* usage.c: what every tool does with -h, --help and --version among its
+ * leading options: usage (the text of "usage: ...\n" lines) on stdout,
+ * or "NAME VERSION", and exit 0. */
+void thoth_help(int argc, char **argv, const char *usage);
+/* A usage error: the usage on stderr, exit 1. */
+void thoth_usage(const char *usage) __attribute__((noreturn));
+/* The number of an option, from min to max, else "s: not a number from
+ * min to max" on stderr and exit 1. */
+long thoth_opt_number(const char *s, long min, long max);
 
 #endif /* THOTH_H */
