@@ -190,7 +190,8 @@ const char *thoth_index_dir(const struct thoth_index *ix);
 /* Exclusive lock serialising writers (and store read-modify-writes). */
 int thoth_index_lock(struct thoth_index *ix);
 void thoth_index_unlock(struct thoth_index *ix);
-/* Appends records to the journal; caller holds the lock. */
+/* Appends a record, or an array of records in one write, to the
+ * journal; caller holds the lock. */
 int thoth_index_append(struct thoth_index *ix, const json_t *rec);
 /* Every current record, oldest "time" first, last write for an id wins;
  * records whose "uploaded" lies outside [lo, hi) may be skipped cheaply. */

@@ -281,13 +281,14 @@ thoth_index_get(struct thoth_index *ix, const json_t *ids)
 
 /*
  * Joins each record of 'in' (id -> array of records to fold) into the
- * index, BATCH_IDS ids at a time, under the lock; records the join
- * changes are appended.  out (may be NULL) gets id -> the new record.
+ * index, BATCH_IDS ids at a time, under the lock; the records the
+ * join changes are appended, in one write.  out (may be NULL) gets id -> the new record.
  */
 static int
 fold_into(struct thoth_index *ix, json_t *in, json_t *out, size_t *changed)
 {
-	json_t *ids = json_array(), *cur = NULL, *parts, *rec, *v;
+	json_t *ids = json_array(), *news = json_array(), *cur = NULL, *parts;
+	json_t *rec, *v;
 	const char *id;
 	void *it = json_object_iter(in);
 	size_t i;
@@ -313,17 +314,20 @@ fold_into(struct thoth_index *ix, json_t *in, json_t *out, size_t *changed)
 				rec = json_pack("{ss}", "id", id);
 			for (size_t k = 0; rv == 0 && k < json_array_size(parts); k++)
 				rv = thoth_fold_join(rec, json_array_get(parts, k));
-			if (rv == 0 && !json_equal(rec, json_object_get(cur, id))) {
-				rv = thoth_index_append(ix, rec);
-				(*changed)++;
-			}
+			if (rv == 0 && !json_equal(rec, json_object_get(cur, id)))
+				json_array_append(news, rec);
 			if (out != NULL)
 				json_object_set(out, id, rec);
 			json_decref(rec);
 		}
+		if (rv == 0 && json_array_size(news) > 0)	/* one fsync */
+			rv = thoth_index_append(ix, news);
+		*changed += json_array_size(news);
+		json_array_clear(news);
 		thoth_index_unlock(ix);
 		json_decref(cur);
 	}
+	json_decref(news);
 	json_decref(ids);
 	return (rv);
 }
