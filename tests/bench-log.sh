@@ -20,27 +20,9 @@ BIN=${BIN:-$top/bin}
 export PATH="$BIN:$PATH"
 n=${1:-100000}
 gen=${GEN_INDEX:-$top/../shared/bench/gen-index}
-work=$(mktemp -d "${TMPDIR:-/tmp}/thoth-bench-log.XXXXXX")
-srv=$work/srv
-cleanup() {
-	"$top/tests/s3-server.sh" stop "$srv" >/dev/null 2>&1 || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
-
-if ! env_lines=$("$top/tests/s3-server.sh" start "$srv" 2>"$work/start.err"); then
-	echo "bench-log: skipped: $(tail -n 1 "$work/start.err")" >&2
-	exit 77
-fi
-eval "$env_lines"
-base="http://${AWS_ACCESS_KEY_ID//:/%3A}:$AWS_SECRET_ACCESS_KEY@${AWS_ENDPOINT_URL#http://}"
-s3curl() {
-	curl -fsS --aws-sigv4 "aws:amz:$AWS_REGION:s3" \
-	    -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$@"
-}
-bucket=thoth-bench
-s3curl -X PUT "$base/$bucket" -o /dev/null
-export THOTH_STORE=s3://$bucket/dumps
+NAME=bench-log
+# shellcheck source=tests/bench-s3-lib.sh
+. "$top/tests/bench-s3-lib.sh"
 unset THOTH_INDEX THOTH_REFRESH THOTH_LOG_WINDOW THOTH_LOG_GRACE
 proxylog=$srv/log/proxy.log
 

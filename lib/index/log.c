@@ -391,8 +391,13 @@ thoth_log_write(struct thoth_index *ix, struct thoth_store *st,
 	rv = thoth_store_put(st, key, body, len);
 	if (rv == 0)
 		rv = add_object(in, name, body, len);
-	if (rv == 0)
-		rv = fold_into(ix, in, out, &changed);
+	if (rv == 0 && (rv = fold_into(ix, in, out, &changed)) != 0) {
+		/* stored for every host all the same: say so */
+		char *why = thoth_xstrdup(thoth_errbuf);
+		thoth_fail("stored as %s, but not in this host's index (%s)",
+		    key, why);
+		free(why);
+	}
 	if (rv == 0 && thoth_index_lock(ix) == 0) {
 		/* our own object need not be read back by the next refresh
 		 * (objects of others a little older are, in the window) */
