@@ -54,15 +54,20 @@ snap=$(s3curl "$base/$bucket?list-type=2&prefix=dumps%2Fsnapshot%2F" |
 bytes=$(s3curl -I "$base/$bucket/$snap" | tr -d '\r' | awk 'tolower($1) == "content-length:" { print $2 }')
 echo "$n records: snapshot of $((bytes / 1024)) KiB (zstd), index of $(($(stat -c %s "$(ixdir A)/base.ndjson") / 1048576)) MiB"
 
-# --- a new host
+# --- a new host, against curl GETting the snapshot, and the same records
+# as one plain object
+s3curl -T "$(ixdir A)/base.ndjson" "$base/$bucket/plain.ndjson" -o /dev/null
 t_curl=$(secs s3curl -o "$work/snap.zst" "$base/$bucket/$snap")
 t_unz=$(secs sh -c "zstd -dc '$work/snap.zst' >'$work/snap.ndjson'")
+t_plain=$(secs s3curl -o "$work/plain.ndjson" "$base/$bucket/plain.ndjson")
 t_new=$(secs on B thoth-index -i)
 t_ls=$(secs on C thoth ls)
-echo "new host: thoth-index -i $t_new s; curl GET of the snapshot $t_curl s," \
-    "+ zstd -d $t_unz s: $(ratio "$t_new" "$t_curl")x curl," \
-    "$(ratio "$t_new" "$(echo "$t_curl + $t_unz" | bc -l)")x curl + zstd"
-echo "new host: first thoth ls (refresh + $n table rows) $t_ls s"
+t_bare=$(secs on C thoth-filter -I)
+echo "new host: thoth-index -i $t_new s; curl GET of the snapshot $t_curl s" \
+    "($(ratio "$t_new" "$t_curl")x), + zstd -d $t_unz s" \
+    "($(ratio "$t_new" "$(echo "$t_curl + $t_unz" | bc -l)")x);" \
+    "curl GET of the same records plain $t_plain s ($(ratio "$t_new" "$t_plain")x)"
+echo "new host: first thoth ls (refresh + $n table rows) $t_ls s; thoth-filter -I of the $n records then $t_bare s"
 
 # --- a refresh with 1000 new edits among the records
 ids=$(on A thoth-filter -I limit=1000 | jq -r .id)
