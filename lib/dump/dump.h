@@ -129,6 +129,12 @@ int dump_illumos_meta(struct dump *d, json_t *rec);
 int dump_illumos_core_meta(struct dump *d, json_t *rec);
 json_t *dump_illumos_signal(int sig);
 
+/* dump/stack.c: the stack of thread tid of a core whose modules dwfl
+ * has reported, into rec's stack fields; only warns when it cannot. */
+struct Dwfl;
+void dump_core_stack(struct dump *d, Elf *elf, struct Dwfl *dwfl, json_t *rec,
+    int64_t tid);
+
 /* dump/decompress.c */
 enum dz_format dz_detect(const unsigned char *head, size_t len);
 const char *dz_name(enum dz_format fmt);

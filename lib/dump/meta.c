@@ -16,11 +16,7 @@
  * temporary space.  Crash dumps and illumos cores need only headers
  * and notes and are read through the stream decoder.
  *
- * Stack frames are "module`function+0xoff" (module: basename of the
- * file, offset from the symbol to the frame's pc), "module+0xoff"
- * (no symbol: offset from the module's load address) or "0xpc" (no
- * module).  Callers are looked up at pc - 1, as eu-stack does, so
- * that a call at the end of a function names that function.
+ * The stack is unwound by stack.c.
  */
 #include <err.h>
 #include <errno.h>
@@ -33,8 +29,6 @@
 #include <elfutils/libdwfl.h>
 
 #include "dump/dump.h"
-
-#define MAX_FRAMES 256		/* eu-stack's default too */
 
 struct core_facts {
 	const struct dump *d;		/* byte order and word size */
@@ -187,110 +181,6 @@ core_signal(const struct core_facts *f)
 	return (json_string(buf));
 }
 
-static const char *
-module_base(Dwfl_Module *mod, Dwarf_Addr *start)
-{
-	const char *name = dwfl_module_info(mod, NULL, start, NULL, NULL,
-	    NULL, NULL, NULL), *slash;
-
-	if (name == NULL)
-		return ("?");
-	slash = strrchr(name, '/');
-	return (slash != NULL ? slash + 1 : name);
-}
-
-static json_t *
-frame_string(Dwfl *dwfl, Dwarf_Addr pc, bool activation)
-{
-	Dwarf_Addr adj = activation ? pc : pc - 1, start = 0;
-	Dwfl_Module *mod = dwfl_addrmodule(dwfl, adj);
-	const char *base, *sym;
-	GElf_Off off = 0;
-	GElf_Sym es;
-	char *s;
-	json_t *v;
-
-	if (mod == NULL) {
-		s = thoth_xasprintf("0x%jx", (uintmax_t)pc);
-	} else {
-		base = module_base(mod, &start);
-		sym = dwfl_module_addrinfo(mod, adj, &off, &es, NULL, NULL,
-		    NULL);
-		if (sym != NULL)
-			s = thoth_xasprintf("%s`%s+0x%jx", base, sym,
-			    (uintmax_t)(off + (pc - adj)));
-		else
-			s = thoth_xasprintf("%s+0x%jx", base,
-			    (uintmax_t)(pc - start));
-	}
-	v = thoth_json_string(s, strlen(s));
-	free(s);
-	return (v);
-}
-
-struct frames {
-	Dwfl *dwfl;
-	pid_t tid;		/* the thread wanted */
-	json_t *stack;
-	char why[128];		/* why it has no frame */
-};
-
-static int
-frame_cb(Dwfl_Frame *state, void *arg)
-{
-	struct frames *fr = arg;
-	Dwarf_Addr pc;
-	bool activation;
-
-	if (!dwfl_frame_pc(state, &pc, &activation))
-		return (DWARF_CB_ABORT);
-	json_array_append_new(fr->stack, frame_string(fr->dwfl, pc,
-	    activation));
-	return (json_array_size(fr->stack) < MAX_FRAMES ? DWARF_CB_OK :
-	    DWARF_CB_ABORT);
-}
-
-/*
- * Walks every thread but unwinds only the one wanted: libdwfl frees
- * its core thread iterator only at the end of the notes, so stopping
- * early (or dwfl_getthread_frames) would leak it.  An unwinder stops
- * with an error at the outermost frame more often than not; only a
- * stack with no frame at all is a failure.
- */
-static int
-thread_cb(Dwfl_Thread *thread, void *arg)
-{
-	struct frames *fr = arg;
-
-	if (dwfl_thread_tid(thread) != fr->tid ||
-	    json_array_size(fr->stack) > 0)
-		return (DWARF_CB_OK);
-	if (dwfl_thread_getframes(thread, frame_cb, fr) != 0 &&
-	    json_array_size(fr->stack) == 0)
-		snprintf(fr->why, sizeof (fr->why), "%s", dwfl_errmsg(-1));
-	return (DWARF_CB_OK);
-}
-
-static void
-core_stack(struct dump *d, Elf *elf, Dwfl *dwfl, json_t *rec, int64_t tid)
-{
-	struct frames fr = { dwfl, (pid_t)tid, json_array(), "no such thread" };
-
-	if (tid < 0)
-		warnx("%s: cannot unwind: no NT_PRSTATUS", d->path);
-	else if (dwfl_core_file_attach(dwfl, elf) < 0)
-		warnx("%s: cannot unwind: %s", d->path, dwfl_errmsg(-1));
-	else if (dwfl_getthreads(dwfl, thread_cb, &fr) < 0 &&
-	    json_array_size(fr.stack) == 0)
-		warnx("%s: cannot unwind: %s", d->path, dwfl_errmsg(-1));
-	else if (json_array_size(fr.stack) == 0)
-		warnx("%s: cannot unwind thread %jd: %s", d->path,
-		    (intmax_t)tid, fr.why);
-	if (json_array_size(fr.stack) > 0)
-		json_object_set(rec, "stack", fr.stack);
-	json_decref(fr.stack);
-}
-
 struct build_ids {
 	const struct core_facts *f;
 	json_t *ids;
@@ -352,7 +242,7 @@ core_modules(struct dump *d, json_t *rec, const struct core_facts *f,
 		goto out;
 	}
 	if (!no_stack)
-		core_stack(d, elf, dwfl, rec, f->tid);
+		dump_core_stack(d, elf, dwfl, rec, f->tid);
 	(void) dwfl_getmodules(dwfl, build_id_cb, &b, 0);
 	if (json_array_size(b.ids) > 0)
 		json_object_set(rec, "build_ids", b.ids);
