@@ -130,6 +130,19 @@ core_note(struct dump *d, const char *name, size_t namesz, uint32_t type,
  * count NUL-terminated paths.  Returns the path of the mapping that
  * holds addr, or of the first mapping if none does and first is set.
  */
+/* A mapped file's path, without the " (deleted)" the kernel adds to
+ * files unlinked since: signatures and build-id lookups want the file. */
+static json_t *
+file_path(const char *s, size_t len)
+{
+	static const char deleted[] = " (deleted)";
+	size_t d = sizeof (deleted) - 1;
+
+	if (len > d && memcmp(s + len - d, deleted, d) == 0)
+		len -= d;
+	return (len > 0 ? thoth_json_string(s, len) : NULL);
+}
+
 static json_t *
 nt_file_path(const struct core_facts *f, uint64_t addr, int first)
 {
@@ -156,8 +169,7 @@ nt_file_path(const struct core_facts *f, uint64_t addr, int first)
 		if ((len = strnlen((const char *)s, left)) == left)
 			return (NULL);
 		if (i == pick)
-			return (len > 0 ? thoth_json_string((const char *)s,
-			    len) : NULL);
+			return (file_path((const char *)s, len));
 		s += len + 1;
 		left -= len + 1;
 	}

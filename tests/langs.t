@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# tests/langs.t - real C++, Rust and Go cores (tests/mklangs.sh): frames
+# demangled and checked against eu-stack, signatures that tell two crash
+# sites apart and survive a Rust rebuild, resign --dry-run of the rules
+# change; a stack overflow (depth, marker, status) and a deleted
+# executable.
+# Backquotes of stack frames are meant literally:
+# shellcheck disable=SC2016
+# shellcheck source=tests/lib.sh
+. "$TOP/tests/lib.sh"
+unset THOTH_SIGNATURE_RULES
+L=$TOP/tests/tmp/langs
+rc=0
+"$TOP/tests/mklangs.sh" "$L" 2>"$T/mk.err" || rc=$?
+case $rc in
+0) ;;
+77) skip "C++, Rust and Go cores" "$(cat "$T/mk.err")"; exit 0 ;;
+78) skip "some of C++, Rust and Go cores" "g++, rustc or go missing (Debian packages g++, rustc, golang-go)" ;;
+*) fail "making the cores" "$(cat "$T/mk.err")"; exit 0 ;;
+esac
+have() { [ -f "$L/core.$1" ]; }
+rec() { thoth-hash "$L/core.$1" | thoth-meta | thoth-sign; }
+
+# oracle CORE EXE [FLAGS]: the crashing thread's function names by
+# eu-stack (the first thread it prints), "" for a frame without one;
+# Rust's hashes and crate disambiguators left out (c++filt shows them).
+oracle() {
+	eu-stack "${@:3}" --core "$L/core.$1" -e "$L/$2" 2>/dev/null |
+	    awk '/^TID/ { n++; next } n == 1 && /^#/ { $1 = ""; $2 = ""; sub(/^ +/, ""); print }' |
+	    c++filt | sed -E 's/\[[0-9a-f]{16}\]//g; s/::h[0-9a-f]{16}$//'
+}
+# names CORE: thoth-meta's function names, "" for a frame without one.
+names() { rec "$1" | jq -r '.stack[] | if test("`") then sub("^[^`]*`"; "") | sub("\\+0x[0-9a-f]+$"; "") else "" end'; }
+sig() { rec "$1" | jq -r .signature.text; }
+
+if have cxx.a; then
+	for s in a b; do
+		same "C++ $s: frames are eu-stack's (demangled)" "$(names "cxx.$s")" "$(oracle "cxx.$s" crash-cxx)"
+	done
+	box='crasher::Box<int>::open(std::__cxx11::basic_string<char, std::char_traits<char>, std::allocator<char> > const&)'
+	same "C++ a: terminate, __cxa_throw and libstdc++ internals skipped" "$(sig cxx.a)" \
+	    "crash-cxx SIGABRT crash-cxx\`$box crash-cxx\`crasher::site_a(int) crash-cxx\`main"
+	same "C++ b: another signature" "$(sig cxx.b)" \
+	    "crash-cxx SIGABRT crash-cxx\`${box/<int>/<double>} crash-cxx\`crasher::site_b(int) crash-cxx\`main"
+	same "C++: stack_status complete" "$(rec cxx.a | jq -r .stack_status)" complete
+fi
+
+if have rust.a; then
+	for s in rust.a rust.b rust-rebuilt.a; do
+		exe=crash-rust
+		[ "$s" = rust-rebuilt.a ] && exe=rebuilt/crash-rust
+		same "Rust $s: frames are eu-stack's (demangled, no hashes)" "$(names "$s")" "$(oracle "$s" "$exe" -r)"
+	done
+	same "Rust a: panic machinery skipped" "$(sig rust.a)" \
+	    'crash-rust SIGABRT crash-rust`crash_rust::Gate<T>::open crash-rust`crash_rust::site_a crash-rust`crash_rust::main'
+	same "Rust b: another signature" "$(sig rust.b)" \
+	    'crash-rust SIGABRT crash-rust`crash_rust::Gate<T>::open crash-rust`crash_rust::site_b crash-rust`crash_rust::main'
+	raw() { oracle "$1" "$2" -r | grep -c "$3"; }
+	truth "Rust rebuilt with another metadata: other symbol hashes" test \
+	    "$(eu-stack -r --core "$L/core.rust.a" -e "$L/crash-rust" 2>/dev/null | grep -o '_ZN10crash_rust6site_a17h[0-9a-f]*' | head -1)" != \
+	    "$(eu-stack -r --core "$L/core.rust-rebuilt.a" -e "$L/rebuilt/crash-rust" 2>/dev/null | grep -o '_ZN10crash_rust6site_a17h[0-9a-f]*' | head -1)"
+	same "... the same signature" "$(rec rust-rebuilt.a | jq -c .signature)" "$(rec rust.a | jq -c .signature)"
+	same "Rust: v0 names of std demangled" "$(names rust.a | grep -c '^std::panicking::panic_with_hook$')" 1
+fi
+
+if have go.a; then
+	for s in a b; do
+		same "Go $s: frames are eu-stack's, sigreturn named" "$(names "go.$s")" \
+		    "$(oracle "go.$s" crash-go | sed 's/^$/runtime.sigreturn.abi0/')"
+	done
+	# libdwfl stops at Go's signal trampoline: the goroutine's frames
+	# are not reached, so only the runtime's are there, all skipped.
+	same "Go: raise, signal handlers and trampolines skipped" "$(sig go.a)" "crash-go SIGABRT"
+fi
+
+# resign: dumps signed with rules of version 1 (no demangling-aware
+# skips) move to the new rules' signatures.
+printf 'version 1\nframes 3\nstrip-offsets\nskip-frame raise\nskip-frame abort\n' >"$T/v1.rules"
+for c in cxx.a cxx.b rust.a rust.b; do
+	have "$c" && thoth-hash "$L/core.$c" | thoth-meta | THOTH_SIGNATURE_RULES=$T/v1.rules thoth-sign | thoth-put -q >/dev/null
+done
+if have cxx.a && have rust.a; then
+	out=$(thoth resign --dry-run 2>"$T/err")
+	same "resign --dry-run: the four dumps move to version 2" \
+	    "$(jq -r '[.old.rules, .new.rules] | join(" ")' <<<"$out" | sort | uniq -c | tr -s ' ')" " 4 1 2"
+	same "... the new texts are the rules' signatures" "$(jq -r .new.text <<<"$out" | sort)" \
+	    "$(for c in cxx.a cxx.b rust.a rust.b; do sig "$c"; done | sort)"
+fi
+
+# A stack overflow: innermost frames, a marker, the depth unwound.
+r=$(rec deep)
+same "overflow: depth and status (unwinding stops at 4096 frames)" \
+    "$(jq -c '[.stack_depth, .stack_status]' <<<"$r")" '[4096,"truncated at 256 of 4096+ frames"]'
+same "overflow: 192 inner frames, a marker, 64 outer" \
+    "$(jq -c '[(.stack | length), .stack[192], (.stack[0:192] + .stack[193:] | map(sub("\\+0x.*"; "")) | unique)]' <<<"$r")" \
+    '[257,"... 3840 frames ...",["deep`down"]]'
+same "overflow: the marker is not in the signature" "$(jq -r .signature.text <<<"$r")" \
+    'deep SIGSEGV deep`down deep`down deep`down'
+# An executable that was deleted: its path without " (deleted)".
+r=$(rec gone)
+same "deleted executable: exe without (deleted)" "$(jq -r .exe <<<"$r")" "$L/gone"
+same "... the stack says the executable is missing" "$(jq -r .stack_status <<<"$r")" \
+    "truncated at 256 of 4096+ frames; partial: executable missing"
+same "... frames name the module without (deleted)" "$(jq -r '.stack[0]' <<<"$r" | sed 's/+.*//')" gone
