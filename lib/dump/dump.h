@@ -69,6 +69,9 @@ struct dump {
 					 * uncompressed size, -1 if none */
 	int64_t mtime;			/* st_mtime */
 	int64_t time;			/* when made, if the dump says; else 0 */
+	int64_t expected;		/* a core cut short in its memory
+					 * (ulimit -c): the bytes its segments
+					 * need; 0 if whole */
 	unsigned char head[DUMP_HEAD];	/* first bytes of the dump */
 	size_t head_len;
 	const struct dump_kind *kind;
@@ -103,6 +106,9 @@ int dump_truncated(int64_t have, uint64_t need);
 uint64_t dump_rd(const struct dump *d, const unsigned char *p, size_t n);
 json_t *dump_chars(const unsigned char *p, size_t max, int trim);
 void dump_set(json_t *rec, const char *key, json_t *v);	/* steals v */
+/* rec's "truncated" and "expected_size": set for a core cut short in
+ * its memory, removed otherwise. */
+void dump_set_truncated(const struct dump *d, json_t *rec);
 
 /* elf.c: ELF cores and vmcores. */
 int dump_elf_check(struct dump *d);

@@ -111,6 +111,7 @@ thoth_dump_hash(const char *path)
 		json_object_set_new(rec, "size", json_integer(d.size));
 	else if (d.content_size >= 0)
 		json_object_set_new(rec, "size", json_integer(d.content_size));
+	dump_set_truncated(&d, rec);
 	json_object_set_new(rec, "time", json_integer(d.time));
 	if (d.z != NULL) {
 		json_object_set_new(rec, "compression",

@@ -390,6 +390,7 @@ meta_of(json_t *rec, const char *path, const struct thoth_meta_opts *opts)
 		size = d.size;
 	}
 	rv = readers[d.kind->id](&d, rec, opts);
+	dump_set_truncated(&d, rec);
 	dump_close(&d);
 	if (rv != 0)
 		return (-1);

@@ -249,10 +249,12 @@ missing_modules(const struct frames *fr, const char *exe, int *exe_missing)
  * "complete", or what is wrong with the stack, "; "-separated:
  * "truncated at N of DEPTH frames" (frames left out; DEPTH+ when the
  * unwinding gave up), "partial: executable missing", "partial:
- * unsymbolized modules: A, B".
+ * unsymbolized modules: A, B", "partial: core truncated" (its memory
+ * cut short: the unwinding stops where the stack's pages are missing).
  */
 static json_t *
-stack_status(const struct frames *fr, const json_t *rec)
+stack_status(const struct dump *d, const struct frames *fr,
+    const json_t *rec)
 {
 	const char *exe = json_string_value(json_object_get(rec, "exe")), *sl;
 	char *text = NULL, *list;
@@ -273,6 +275,8 @@ stack_status(const struct frames *fr, const json_t *rec)
 		fprintf(fp, "; partial: executable missing");
 	if (list != NULL)
 		fprintf(fp, "; partial: unsymbolized modules: %s", list);
+	if (d->expected > 0)
+		fprintf(fp, "; partial: core truncated");
 	free(list);
 	fclose(fp);
 	v = json_string(len > 0 ? text + 2 : "complete");
@@ -303,7 +307,8 @@ dump_core_stack(struct dump *d, Elf *elf, Dwfl *dwfl, json_t *rec,
 		json_object_set_new(rec, "stack", stack_array(fr));
 		json_object_set_new(rec, "stack_depth",
 		    json_integer((json_int_t)fr->depth));
-		json_object_set_new(rec, "stack_status", stack_status(fr, rec));
+		json_object_set_new(rec, "stack_status", stack_status(d, fr,
+		    rec));
 	}
 	free(fr);
 }
