@@ -42,7 +42,9 @@ if have cxx.a; then
 	    "crash-cxx SIGABRT crash-cxx\`$box crash-cxx\`crasher::site_a(int) crash-cxx\`main"
 	same "C++ b: another signature" "$(sig cxx.b)" \
 	    "crash-cxx SIGABRT crash-cxx\`${box/<int>/<double>} crash-cxx\`crasher::site_b(int) crash-cxx\`main"
-	same "C++: stack_status complete" "$(rec cxx.a | jq -r .stack_status)" complete
+	same "C++: stack_status names libstdc++ (frames without a symbol)" "$(rec cxx.a | jq -r .stack_status)" \
+	    "partial: unsymbolized modules: libstdc++.so.6"
+	same "Rust: stack_status complete" "$(rec rust.a | jq -r .stack_status)" complete
 fi
 
 if have rust.a; then

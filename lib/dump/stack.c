@@ -89,25 +89,39 @@ restorer(Dwfl_Module *mod, Dwarf_Addr pc, Dwarf_Addr *adj, GElf_Off *off)
 	return (sym);
 }
 
+/* The frame's module (NULL if none) and symbol (NULL if none), the
+ * address it was looked up at and the offset from the symbol to it. */
+static Dwfl_Module *
+frame_symbol(Dwfl *dwfl, const struct pc *f, const char **sym,
+    Dwarf_Addr *adj, GElf_Off *off)
+{
+	Dwfl_Module *mod;
+	GElf_Sym es;
+
+	*adj = f->activation ? f->pc : f->pc - 1;
+	*sym = NULL;
+	if ((mod = dwfl_addrmodule(dwfl, *adj)) == NULL)
+		return (NULL);
+	*sym = dwfl_module_addrinfo(mod, *adj, off, &es, NULL, NULL, NULL);
+	if (*sym == NULL && *adj != f->pc)
+		*sym = restorer(mod, f->pc, adj, off);
+	return (mod);
+}
+
 static json_t *
 frame_string(Dwfl *dwfl, const struct pc *f)
 {
-	Dwarf_Addr adj = f->activation ? f->pc : f->pc - 1, start = 0;
-	Dwfl_Module *mod = dwfl_addrmodule(dwfl, adj);
+	Dwarf_Addr adj, start = 0;
 	const char *sym;
 	char *base, *plain, *s;
 	GElf_Off off = 0;
-	GElf_Sym es;
+	Dwfl_Module *mod = frame_symbol(dwfl, f, &sym, &adj, &off);
 	json_t *v;
 
 	if (mod == NULL) {
 		s = thoth_xasprintf("0x%jx", (uintmax_t)f->pc);
 	} else {
 		base = module_base(mod, &start);
-		sym = dwfl_module_addrinfo(mod, adj, &off, &es, NULL, NULL,
-		    NULL);
-		if (sym == NULL && adj != f->pc)
-			sym = restorer(mod, f->pc, &adj, &off);
 		plain = sym != NULL ? cplus_demangle(sym, DMGL_PARAMS |
 		    DMGL_ANSI | DMGL_AUTO) : NULL;
 		if (sym != NULL)
@@ -217,22 +231,28 @@ listed(const char *list, const char *name)
 	return (yes);
 }
 
-/* The modules of the kept frames whose files were not found (no ELF:
- * no symbols, no unwind tables), each once, ", "-separated. */
+/* The modules of the kept frames without a symbol (stripped, or their
+ * files not found), each once, ", "-separated; but an executable whose
+ * file was not found (no ELF: no symbols, no unwind tables) is said by
+ * exe_missing. */
 static char *
-missing_modules(const struct frames *fr, const char *exe, int *exe_missing)
+unsymbolized_modules(const struct frames *fr, const char *exe,
+    int *exe_missing)
 {
 	char *list = NULL, *base, *s;
+	const char *sym;
 	Dwfl_Module *mod;
-	Dwarf_Addr bias;
+	Dwarf_Addr adj, bias;
+	GElf_Off off;
 	size_t i;
 
 	for (i = 0; i < nkept(fr); i++) {
-		mod = dwfl_addrmodule(fr->dwfl, kept(fr, i)->pc);
-		if (mod == NULL || dwfl_module_getelf(mod, &bias) != NULL)
+		mod = frame_symbol(fr->dwfl, kept(fr, i), &sym, &adj, &off);
+		if (mod == NULL || sym != NULL)
 			continue;
 		base = module_base(mod, NULL);
-		if (exe != NULL && strcmp(base, exe) == 0)
+		if (exe != NULL && strcmp(base, exe) == 0 &&
+		    dwfl_module_getelf(mod, &bias) == NULL)
 			*exe_missing = 1;
 		else if (!listed(list, base)) {
 			s = thoth_xasprintf("%s%s%s", list ? list : "",
@@ -249,7 +269,8 @@ missing_modules(const struct frames *fr, const char *exe, int *exe_missing)
  * "complete", or what is wrong with the stack, "; "-separated:
  * "truncated at N of DEPTH frames" (frames left out; DEPTH+ when the
  * unwinding gave up), "partial: executable missing", "partial:
- * unsymbolized modules: A, B", "partial: core truncated" (its memory
+ * unsymbolized modules: A, B" (frames without a symbol), "partial:
+ * core truncated" (its memory
  * cut short: the unwinding stops where the stack's pages are missing).
  */
 static json_t *
@@ -270,7 +291,7 @@ stack_status(const struct dump *d, const struct frames *fr,
 	if (fr->depth > nkept(fr) || fr->depth >= UNWIND_MAX)
 		fprintf(fp, "; truncated at %zu of %zu%s frames", nkept(fr),
 		    fr->depth, fr->depth >= UNWIND_MAX ? "+" : "");
-	list = missing_modules(fr, exe, &exe_missing);
+	list = unsymbolized_modules(fr, exe, &exe_missing);
 	if (exe_missing)
 		fprintf(fp, "; partial: executable missing");
 	if (list != NULL)
