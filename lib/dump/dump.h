@@ -141,6 +141,10 @@ struct Dwfl;
 void dump_core_stack(struct dump *d, Elf *elf, struct Dwfl *dwfl, json_t *rec,
     int64_t tid);
 
+/* dump/debuginfod.c: a libdwfl session for one core, its debuginfod
+ * queries bounded by THOTH_DEBUGINFOD_TIME from now on. */
+struct Dwfl *dump_dwfl_begin(void);
+
 /* dump/decompress.c */
 enum dz_format dz_detect(const unsigned char *head, size_t len);
 const char *dz_name(enum dz_format fmt);

@@ -230,20 +230,16 @@ build_id_cb(Dwfl_Module *mod, void **user, const char *name,
 	return (DWARF_CB_OK);
 }
 
-static const Dwfl_Callbacks core_callbacks = {
-	.find_elf = dwfl_build_id_find_elf,
-	.find_debuginfo = dwfl_standard_find_debuginfo,
-};
-
 /* Modules, build-ids and stack; failures here only cost those fields. */
 static void
 core_modules(struct dump *d, json_t *rec, const struct core_facts *f,
     int no_stack)
 {
-	Dwfl *dwfl = dwfl_begin(&core_callbacks);
+	Dwfl *dwfl;
 	struct build_ids b = { f, json_array() };
 	Elf *elf;
 
+	dwfl = dump_dwfl_begin();
 	(void) elf_version(EV_CURRENT);
 	elf = elf_begin(d->fd, ELF_C_READ_MMAP, NULL);
 	if (elf == NULL || dwfl == NULL ||
