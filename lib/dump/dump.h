@@ -2,7 +2,8 @@
  * lib/dump/ - recognising, hashing and reading dumps: ELF cores and
  * vmcores (elf.c), makedumpfile's kdump formats (kdump.c, with the
  * VMCOREINFO text in vmcoreinfo.c), illumos dumps and cores
- * (illumos.c), compressed dumps (dump/decompress.c), and the compressors of
+ * (illumos.c), compressed dumps (dump/decompress.c), stacks (stack.c,
+ * through libdwfl sessions of debuginfod.c), and the compressors of
  * thoth-put (compress.c).  Its public face is the thoth_dump_* part of
  * thoth.h (thoth-hash, thoth-meta, thoth-put); this header is private
  * to lib/dump/.  It calls only lib/ (thoth.h) and the system's
