@@ -146,6 +146,11 @@ void dump_core_stack(struct dump *d, Elf *elf, struct Dwfl *dwfl, json_t *rec,
  * queries bounded by THOTH_DEBUGINFOD_TIME from now on. */
 struct Dwfl *dump_dwfl_begin(void);
 
+/* dump/spool.c: the boot_id and hostname systemd-coredump gives a core
+ * it stored (file name, user.coredump.* xattrs), setting *time to its
+ * timestamp; NULL if path is not such a core. */
+json_t *dump_spool(const char *path, int64_t *time);
+
 /* dump/decompress.c */
 enum dz_format dz_detect(const unsigned char *head, size_t len);
 const char *dz_name(enum dz_format fmt);
