@@ -89,18 +89,26 @@ if have cxx.a && have rust.a; then
 	    "$(for c in cxx.a cxx.b rust.a rust.b; do sig "$c"; done | sort)"
 fi
 
-# A stack overflow: innermost frames, a marker, the depth unwound.
+# A stack overflow: innermost frames, a marker, the outermost ones, the
+# whole depth: gdb reads the recursion count n of the innermost frame
+# (down(1) is main's call), so the depth is n + 4 (main,
+# __libc_start_call_main, __libc_start_main, _start).
 r=$(rec deep)
-same "overflow: depth and status (unwinding stops at 4096 frames)" \
-    "$(jq -c '[.stack_depth, .stack_status]' <<<"$r")" '[4096,"truncated at 256 of 4096+ frames"]'
-same "overflow: 192 inner frames, a marker, 64 outer" \
-    "$(jq -c '[(.stack | length), .stack[192], (.stack[0:192] + .stack[193:] | map(sub("\\+0x.*"; "")) | unique)]' <<<"$r")" \
-    '[257,"... 3840 frames ...",["deep`down"]]'
+n=$(gdb -batch -ex 'frame 0' -ex 'print n' "$L/deep" "$L/core.deep" 2>/dev/null | sed -n 's/^\$1 = //p')
+depth=$((n + 4))
+same "overflow: the whole depth (gdb's n + 4), status" \
+    "$(jq -c '[.stack_depth, .stack_status]' <<<"$r")" "[$depth,\"truncated at 256 of $depth frames\"]"
+same "overflow: 192 inner frames of down, a marker" \
+    "$(jq -c '[(.stack | length), .stack[192], (.stack[0:192] | map(sub("\\+0x.*"; "")) | unique)]' <<<"$r")" \
+    "[257,\"... $((depth - 256)) frames ...\",[\"deep\`down\"]]"
+same "overflow: the outermost frames, main's" \
+    "$(jq -r '.stack[-4:][] | sub("\\+0x.*"; "") | sub("@.*"; "")' <<<"$r")" \
+    "$(printf '%s\n' 'deep`main' 'libc.so.6`__libc_start_call_main' 'libc.so.6`__libc_start_main' 'deep`_start')"
 same "overflow: the marker is not in the signature" "$(jq -r .signature.text <<<"$r")" \
     'deep SIGSEGV deep`down deep`down deep`down'
 # An executable that was deleted: its path without " (deleted)".
 r=$(rec gone)
 same "deleted executable: exe without (deleted)" "$(jq -r .exe <<<"$r")" "$L/gone"
-same "... the stack says the executable is missing" "$(jq -r .stack_status <<<"$r")" \
-    "truncated at 256 of 4096+ frames; partial: executable missing"
+same "... the stack says the executable is missing" "$(jq -r .stack_status <<<"$r" | sed 's/ of [0-9]* frames/ of N frames/')" \
+    "truncated at 256 of N frames; partial: executable missing"
 same "... frames name the module without (deleted)" "$(jq -r '.stack[0]' <<<"$r" | sed 's/+.*//')" gone

@@ -136,11 +136,16 @@ int dump_illumos_meta(struct dump *d, json_t *rec);
 int dump_illumos_core_meta(struct dump *d, json_t *rec);
 json_t *dump_illumos_signal(int sig);
 
-/* dump/stack.c: the stack of thread tid of a core whose modules dwfl
- * has reported, into rec's stack fields; only warns when it cannot. */
+/* dump/stack.c: the stack of thread tid (its NT_PRSTATUS descriptor:
+ * prstatus, len) of a core whose modules dwfl has reported, into rec's
+ * stack fields; only warns when it cannot. */
 struct Dwfl;
 void dump_core_stack(struct dump *d, Elf *elf, struct Dwfl *dwfl, json_t *rec,
-    int64_t tid);
+    int64_t tid, const unsigned char *prstatus, size_t len);
+/* dump/unwind.c: dwfl_core_file_attach, in linear time for x86-64
+ * cores (*fast then 1): the pid, or -1 with dwfl_errmsg. */
+int dump_unwind_attach(struct dump *d, Elf *elf, struct Dwfl *dwfl,
+    int64_t tid, const unsigned char *prstatus, size_t len, int *fast);
 
 /* dump/debuginfod.c: a libdwfl session for one core, its debuginfod
  * queries bounded by THOTH_DEBUGINFOD_TIME from now on. */

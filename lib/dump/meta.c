@@ -34,6 +34,8 @@ struct core_facts {
 	const struct dump *d;		/* byte order and word size */
 	json_t *rec;
 	int64_t tid;			/* first NT_PRSTATUS: crashing thread */
+	const unsigned char *prstatus;	/* its descriptor */
+	size_t prstatus_len;
 	int cursig;			/* its pr_cursig, -1 if no PRSTATUS */
 	int signo;			/* NT_SIGINFO si_signo, -1 if none */
 	uint64_t at_phdr;		/* 0 if no auxv */
@@ -81,6 +83,8 @@ note_prstatus(struct core_facts *f, const unsigned char *p, size_t n)
 		return;
 	f->cursig = (int16_t)rd(f, p + 12, 2);
 	f->tid = (int32_t)rd(f, p + pid_off, 4);
+	f->prstatus = p;
+	f->prstatus_len = n;
 }
 
 static void
@@ -250,7 +254,8 @@ core_modules(struct dump *d, json_t *rec, const struct core_facts *f,
 		goto out;
 	}
 	if (!no_stack)
-		dump_core_stack(d, elf, dwfl, rec, f->tid);
+		dump_core_stack(d, elf, dwfl, rec, f->tid, f->prstatus,
+		    f->prstatus_len);
 	(void) dwfl_getmodules(dwfl, build_id_cb, &b, 0);
 	if (json_array_size(b.ids) > 0)
 		json_object_set(rec, "build_ids", b.ids);

@@ -19,11 +19,11 @@
  * A deep stack (runaway recursion) keeps its INNER innermost and OUTER
  * outermost frames around one marker frame "... N frames ...", and
  * stack_depth says how deep it was.  Only the kept frames are looked
- * up.  libdwfl's unwinding of a core costs time quadratic in the depth
- * (elfutils 0.188 keeps each memory chunk it reads in a list it
- * searches: 1.3 s for 8,000 frames, minutes for 200,000), so it stops
- * at UNWIND_MAX frames: then stack_status says "DEPTH+" and the
- * outermost frames kept are the last unwound, not main's.
+ * up.  An x86-64 core is unwound in time linear in its depth
+ * (unwind.c: 0.6 s for 262,000 frames), up to UNWIND_MAX frames; other
+ * machines go through libdwfl's own core attach, quadratic (1.3 s for
+ * 8,000 frames), up to SLOW_MAX.  A stack cut there has stack_status
+ * "DEPTH+", and its outermost frames kept are the last unwound.
  */
 #include <err.h>
 #include <stdlib.h>
@@ -35,7 +35,8 @@
 
 #define INNER 192		/* innermost frames kept */
 #define OUTER 64		/* outermost frames kept */
-#define UNWIND_MAX 4096		/* frames unwound at most: see above */
+#define UNWIND_MAX 1000000	/* frames unwound at most: see above */
+#define SLOW_MAX 4096
 #define DELETED " (deleted)"
 
 struct pc {
@@ -49,6 +50,7 @@ struct frames {
 	struct pc inner[INNER];
 	struct pc outer[OUTER];		/* a ring: the last OUTER frames */
 	size_t depth;			/* frames unwound */
+	size_t max;			/* at most */
 	char why[128];			/* why it has no frame */
 };
 
@@ -152,7 +154,7 @@ frame_cb(Dwfl_Frame *state, void *arg)
 	else
 		fr->outer[(fr->depth - INNER) % OUTER] = f;
 	fr->depth++;
-	return (fr->depth < UNWIND_MAX ? DWARF_CB_OK : DWARF_CB_ABORT);
+	return (fr->depth < fr->max ? DWARF_CB_OK : DWARF_CB_ABORT);
 }
 
 /*
@@ -288,9 +290,9 @@ stack_status(const struct dump *d, const struct frames *fr,
 		err(THOTH_EXIT_FAIL, "out of memory");
 	if (exe != NULL && (sl = strrchr(exe, '/')) != NULL)
 		exe = sl + 1;
-	if (fr->depth > nkept(fr) || fr->depth >= UNWIND_MAX)
+	if (fr->depth > nkept(fr) || fr->depth >= fr->max)
 		fprintf(fp, "; truncated at %zu of %zu%s frames", nkept(fr),
-		    fr->depth, fr->depth >= UNWIND_MAX ? "+" : "");
+		    fr->depth, fr->depth >= fr->max ? "+" : "");
 	list = unsymbolized_modules(fr, exe, &exe_missing);
 	if (exe_missing)
 		fprintf(fp, "; partial: executable missing");
@@ -305,11 +307,23 @@ stack_status(const struct dump *d, const struct frames *fr,
 	return (v);
 }
 
+static void
+unwind(struct dump *d, struct frames *fr, size_t max)
+{
+	fr->max = max;
+	if (dwfl_getthreads(fr->dwfl, thread_cb, fr) < 0 && fr->depth == 0)
+		warnx("%s: cannot unwind: %s", d->path, dwfl_errmsg(-1));
+	else if (fr->depth == 0)
+		warnx("%s: cannot unwind thread %jd: %s", d->path,
+		    (intmax_t)fr->tid, fr->why);
+}
+
 void
 dump_core_stack(struct dump *d, Elf *elf, Dwfl *dwfl, json_t *rec,
-    int64_t tid)
+    int64_t tid, const unsigned char *prstatus, size_t len)
 {
 	struct frames *fr = thoth_xmalloc(sizeof (*fr));
+	int fast = 0;
 
 	memset(fr, 0, sizeof (*fr));
 	fr->dwfl = dwfl;
@@ -317,13 +331,11 @@ dump_core_stack(struct dump *d, Elf *elf, Dwfl *dwfl, json_t *rec,
 	snprintf(fr->why, sizeof (fr->why), "no such thread");
 	if (tid < 0)
 		warnx("%s: cannot unwind: no NT_PRSTATUS", d->path);
-	else if (dwfl_core_file_attach(dwfl, elf) < 0)
+	else if (dump_unwind_attach(d, elf, dwfl, tid, prstatus, len,
+	    &fast) < 0)
 		warnx("%s: cannot unwind: %s", d->path, dwfl_errmsg(-1));
-	else if (dwfl_getthreads(dwfl, thread_cb, fr) < 0 && fr->depth == 0)
-		warnx("%s: cannot unwind: %s", d->path, dwfl_errmsg(-1));
-	else if (fr->depth == 0)
-		warnx("%s: cannot unwind thread %jd: %s", d->path,
-		    (intmax_t)tid, fr->why);
+	else
+		unwind(d, fr, fast ? UNWIND_MAX : SLOW_MAX);
 	if (fr->depth > 0) {
 		json_object_set_new(rec, "stack", stack_array(fr));
 		json_object_set_new(rec, "stack_depth",
