@@ -73,6 +73,9 @@ if have go.a; then
 	# libdwfl stops at Go's signal trampoline: the goroutine's frames
 	# are not reached, so only the runtime's are there, all skipped.
 	same "Go: raise, signal handlers and trampolines skipped" "$(sig go.a)" "crash-go SIGABRT"
+	same "Go: the executable's Go build ID (go tool buildid)" \
+	    "$(rec go.a | jq -r '.build_ids[] | select(.go_build_id) | "\(.file) \(.go_build_id)"')" \
+	    "$L/crash-go $(go tool buildid "$L/crash-go")"
 fi
 
 # resign: dumps signed with rules of version 1 (no demangling-aware

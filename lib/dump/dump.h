@@ -146,6 +146,14 @@ void dump_core_stack(struct dump *d, Elf *elf, struct Dwfl *dwfl, json_t *rec,
  * cores (*fast then 1): the pid, or -1 with dwfl_errmsg. */
 int dump_unwind_attach(struct dump *d, Elf *elf, struct Dwfl *dwfl,
     int64_t tid, const unsigned char *prstatus, size_t len, int *fast);
+/* len bytes of the process's memory at addr, as far as the core holds
+ * them: 0, or -1 (errbuf not always set).  *hint: the PT_LOAD to try
+ * first, updated. */
+int dump_core_mem(struct dump *d, uint64_t addr, void *buf, size_t len,
+    size_t *hint);
+/* dump/goid.c: the Go build ID of the ELF mapped at start, from the
+ * core's copy of its first page; NULL if none. */
+json_t *dump_go_build_id(struct dump *d, uint64_t start);
 
 /* dump/debuginfod.c: a libdwfl session for one core, its debuginfod
  * queries bounded by THOTH_DEBUGINFOD_TIME from now on. */

@@ -198,6 +198,7 @@ core_signal(const struct core_facts *f)
 }
 
 struct build_ids {
+	struct dump *d;
 	const struct core_facts *f;
 	json_t *ids;
 };
@@ -205,6 +206,15 @@ struct build_ids {
 /* "file" is the path the core says the module was mapped from (the
  * same whatever this host has installed), else the module's name
  * ("linux-vdso.so.1"). */
+static json_t *
+module_file(const struct build_ids *b, const char *name, Dwarf_Addr start)
+{
+	json_t *file = nt_file_path(b->f, start, 0);
+
+	return (file != NULL ? file : thoth_json_string(name, strlen(name)));
+}
+
+/* A Go executable has no GNU build-id: its Go build ID instead. */
 static int
 build_id_cb(Dwfl_Module *mod, void **user, const char *name,
     Dwarf_Addr start, void *arg)
@@ -213,21 +223,25 @@ build_id_cb(Dwfl_Module *mod, void **user, const char *name,
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *bits;
 	GElf_Addr vaddr;
-	json_t *file;
+	json_t *file, *go;
 	char *id;
 	int len, i;
 
 	(void)user;
-	if ((len = dwfl_module_build_id(mod, &bits, &vaddr)) <= 0)
+	if ((len = dwfl_module_build_id(mod, &bits, &vaddr)) <= 0) {
+		if ((go = dump_go_build_id(b->d, start)) != NULL)
+			json_array_append_new(b->ids, json_pack("{s:o, s:o}",
+			    "file", module_file(b, name, start),
+			    "go_build_id", go));
 		return (DWARF_CB_OK);
+	}
 	id = thoth_xmalloc(2 * (size_t)len + 1);
 	for (i = 0; i < len; i++) {
 		id[2 * i] = hex[bits[i] >> 4];
 		id[2 * i + 1] = hex[bits[i] & 0xf];
 	}
 	id[2 * len] = '\0';
-	if ((file = nt_file_path(b->f, start, 0)) == NULL)
-		file = thoth_json_string(name, strlen(name));
+	file = module_file(b, name, start);
 	json_array_append_new(b->ids, json_pack("{s:o, s:s}", "file", file,
 	    "id", id));
 	free(id);
@@ -240,7 +254,7 @@ core_modules(struct dump *d, json_t *rec, const struct core_facts *f,
     int no_stack)
 {
 	Dwfl *dwfl;
-	struct build_ids b = { f, json_array() };
+	struct build_ids b = { d, f, json_array() };
 	Elf *elf;
 
 	dwfl = dump_dwfl_begin();

@@ -12,7 +12,6 @@
  */
 #include <elf.h>
 #include <string.h>
-#include <unistd.h>
 #include <elfutils/libdwfl.h>
 
 #include "dump/dump.h"
@@ -48,32 +47,39 @@ next_thread(Dwfl *dwfl, void *arg, void **thread_argp)
 }
 
 static int
-in_load(const struct dump_phdr *ph, Dwarf_Addr addr)
+in_load(const struct dump_phdr *ph, uint64_t addr, size_t len)
 {
 	return (ph->type == PT_LOAD && addr >= ph->vaddr &&
-	    ph->filesz >= 8 && addr - ph->vaddr <= ph->filesz - 8);
+	    ph->filesz >= len && addr - ph->vaddr <= ph->filesz - len);
+}
+
+int
+dump_core_mem(struct dump *d, uint64_t addr, void *buf, size_t len,
+    size_t *hint)
+{
+	const struct dump_phdr *ph;
+	size_t i = *hint;
+
+	if (i >= d->phnum || !in_load(&d->ph[i], addr, len)) {
+		for (i = 0; i < d->phnum && !in_load(&d->ph[i], addr, len);
+		    i++)
+			continue;
+		if (i == d->phnum)
+			return (-1);
+		*hint = i;
+	}
+	ph = &d->ph[i];
+	return (dump_read(d, ph->offset + (addr - ph->vaddr), buf, len));
 }
 
 static bool
 memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *arg)
 {
 	struct proc *p = arg;
-	const struct dump_phdr *ph;
 	unsigned char buf[8];
-	size_t i;
 
 	(void)dwfl;
-	if (!in_load(&p->d->ph[p->last], addr)) {
-		for (i = 0; i < p->d->phnum && !in_load(&p->d->ph[i], addr);
-		    i++)
-			continue;
-		if (i == p->d->phnum)
-			return (false);
-		p->last = i;
-	}
-	ph = &p->d->ph[p->last];
-	if (pread(p->d->fd, buf, 8, (off_t)(ph->offset + addr - ph->vaddr))
-	    != 8)
+	if (dump_core_mem(p->d, addr, buf, 8, &p->last) != 0)
 		return (false);
 	*result = (Dwarf_Word)dump_rd(p->d, buf, 8);
 	return (true);
