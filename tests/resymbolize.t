@@ -42,3 +42,12 @@ expect "resymbolize again: nothing to change" 0 "" -- thoth resymbolize --dry-ru
 expect_err "resymbolize without SPEC: usage" 1 '^usage: thoth SUBCOMMAND' -- thoth resymbolize
 expect_err "thoth-set: a bad stack edit refused" 1 'thoth-set: .*"stack" must be' -- \
     thoth-set <<<'{"id":"'"$id"'","stack":{"stack":[1]}}'
+
+# The same on an S3 store (the shared index log): the stack edit folds in.
+mv "$T/bin/app" "$T/away/app"
+need_s3 "resymbolize on S3" resym || exit 0
+thoth upload --no-auto "$core" 2>/dev/null
+same "S3: stored without its executable" "$(thoth-filter -I | jq -r .stack_status)" "partial: executable missing"
+mv "$T/away/app" "$T/bin/app"
+expect "S3: resymbolize" 0 "" -- thoth resymbolize "$id"
+same "S3: the index has what a fresh thoth-meta | thoth-sign gives" "$(stored)" "$(fresh)"
