@@ -65,14 +65,31 @@ if have rust.a; then
 	same "Rust: v0 names of std demangled" "$(names rust.a | grep -c '^std::panicking::panic_with_hook$')" 1
 fi
 
+# gotrace FILE: goroutine 1's frames of Go's own traceback (its stderr
+# under GOTRACEBACK=crash), "function+0xoffset", inlined ones left out.
+gotrace() {
+	awk '/^goroutine / { n++; next } n == 1 && /^$/ { exit }
+	    n == 1 && !/^\t/ { f = $0; sub(/\(.*$/, "", f); inl = ($0 ~ /\(\.\.\.\)$/); next }
+	    n == 1 && /^\t/ && !inl { o = "+0x0"; if (match($0, /\+0x[0-9a-f]+/)) o = substr($0, RSTART, RLENGTH); print f o }' "$1"
+}
 if have go.a; then
 	for s in a b; do
-		same "Go $s: frames are eu-stack's, sigreturn named" "$(names "go.$s")" \
+		same "Go $s: to the signal trampoline, frames are eu-stack's" \
+		    "$(names "go.$s" | sed -n '1,/^runtime\.sigreturn/p')" \
 		    "$(oracle "go.$s" crash-go | sed 's/^$/runtime.sigreturn.abi0/')"
+		# Past it (eu-stack stops there), the goroutine that panicked,
+		# from gopanic on, is the Go runtime's own traceback.
+		ours=$(rec "go.$s" | jq -r '.stack[] | sub("^[^`]*`"; "") | sub("^runtime.gopanic"; "panic") | sub("\\.abi0"; "")' |
+		    sed -n '/^panic+/,$p')
+		theirs=$(gotrace "$L/core.go.$s.stderr")
+		truth "Go $s: past the trampoline, Go's own traceback" \
+		    test -n "$ours" -a "$ours" = "$(head -n "$(wc -l <<<"$ours")" <<<"$theirs")"
 	done
-	# libdwfl stops at Go's signal trampoline: the goroutine's frames
-	# are not reached, so only the runtime's are there, all skipped.
-	same "Go: raise, signal handlers and trampolines skipped" "$(sig go.a)" "crash-go SIGABRT"
+	same "Go b: the whole goroutine" "$(rec go.b | jq -r '.stack[-4:][] | sub("^[^`]*`"; "") | sub("\\.abi0"; "")')" "$(gotrace "$L/core.go.b.stderr" | tail -n 4)"
+	same "Go a: signature at the nil dereference" "$(sig go.a)" \
+	    'crash-go SIGABRT crash-go`main.gate.open crash-go`main.siteA crash-go`main.main'
+	same "Go b: signature at the panic" "$(sig go.b)" \
+	    'crash-go SIGABRT crash-go`main.siteB crash-go`main.main crash-go`runtime.main'
 	same "Go: the executable's Go build ID (go tool buildid)" \
 	    "$(rec go.a | jq -r '.build_ids[] | select(.go_build_id) | "\(.file) \(.go_build_id)"')" \
 	    "$L/crash-go $(go tool buildid "$L/crash-go")"

@@ -3,11 +3,13 @@
 # Each crasher dies at site a or b (different signatures); Rust is also
 # built a second time with another metadata hash, under the same name
 # in DIR/rebuilt.  Cores are core.LANG.SITE (core.rust-rebuilt.a), and
-# core.deep (a stack overflow) and core.gone (its executable deleted).
+# core.deep (a stack overflow) and core.gone (its executable deleted);
+# what each wrote on stderr in NAME.stderr (Go's own traceback).
 # Exits 77 (with why on stderr) if cores cannot be made, 78 when a
 # compiler is missing (the cores of the others are made).
 set -euo pipefail
-dir=$1
+mkdir -p "$1"
+dir=$(cd "$1" && pwd)
 src=$(cd "$(dirname "$0")" && pwd)/fixtures
 [ -f "$dir/.done" ] && exit "$(cat "$dir/.done")"
 mkdir -p "$dir"
@@ -26,7 +28,7 @@ crash() {	# crash NAME ENV... -- CMD...: runs CMD, its core to NAME
 	while [ "$1" != -- ]; do envs+=("$1"); shift; done
 	shift
 	rm -rf scratch && mkdir scratch
-	{ (cd scratch && ulimit -c unlimited && env "${envs[@]}" "$@") >/dev/null 2>&1; } 2>/dev/null || true
+	{ (cd scratch && ulimit -c unlimited && env "${envs[@]}" "$@") >/dev/null 2>"$name.stderr"; } 2>/dev/null || true
 	local core
 	core=$(find scratch -maxdepth 1 -name 'core*' | head -n 1)
 	[ -n "$core" ] || { echo "no core from $*" >&2; exit 77; }

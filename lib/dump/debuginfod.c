@@ -109,3 +109,9 @@ dump_dwfl_begin(void)
 	budget_start();
 	return (dwfl_begin(&callbacks));
 }
+
+Dwfl *
+dump_dwfl_more(void)
+{
+	return (dwfl_begin(&callbacks));
+}

@@ -146,6 +146,12 @@ void dump_core_stack(struct dump *d, Elf *elf, struct Dwfl *dwfl, json_t *rec,
  * cores (*fast then 1): the pid, or -1 with dwfl_errmsg. */
 int dump_unwind_attach(struct dump *d, Elf *elf, struct Dwfl *dwfl,
     int64_t tid, const unsigned char *prstatus, size_t len, int *fast);
+/* The same from the DWARF registers 0-16 regs (x86-64), into another
+ * session of the same core; dump_sigframe_regs reads those a signal
+ * saved in the ucontext_t at uc: 0, or -1. */
+int dump_unwind_regs(struct dump *d, Elf *elf, struct Dwfl *dwfl,
+    int64_t tid, const uint64_t regs[17]);
+int dump_sigframe_regs(struct dump *d, uint64_t uc, uint64_t regs[17]);
 /* len bytes of the process's memory at addr, as far as the core holds
  * them: 0, or -1 (errbuf not always set).  *hint: the PT_LOAD to try
  * first, updated. */
@@ -158,6 +164,7 @@ json_t *dump_go_build_id(struct dump *d, uint64_t start);
 /* dump/debuginfod.c: a libdwfl session for one core, its debuginfod
  * queries bounded by THOTH_DEBUGINFOD_TIME from now on. */
 struct Dwfl *dump_dwfl_begin(void);
+struct Dwfl *dump_dwfl_more(void);	/* the same dump's budget */
 
 /* dump/spool.c: the boot_id and hostname systemd-coredump gives a core
  * it stored (file name, user.coredump.* xattrs), setting *time to its

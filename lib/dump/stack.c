@@ -42,6 +42,7 @@
 struct pc {
 	Dwarf_Addr pc;
 	bool activation;
+	Dwarf_Word sp;		/* x86-64 (fast): its stack pointer */
 };
 
 struct frames {
@@ -51,6 +52,10 @@ struct frames {
 	struct pc outer[OUTER];		/* a ring: the last OUTER frames */
 	size_t depth;			/* frames unwound */
 	size_t max;			/* at most */
+	int fast;			/* unwind.c's attach (x86-64) */
+	int started;			/* the thread was unwound */
+	int skip;			/* a session's first frame: known */
+	Dwarf_Word regs[17];		/* fast: the last frame's registers */
 	char why[128];			/* why it has no frame */
 };
 
@@ -141,6 +146,19 @@ frame_string(Dwfl *dwfl, const struct pc *f)
 	return (v);
 }
 
+/* A frame's DWARF registers 0-16 (x86-64), 0 for those unknown. */
+static void
+frame_regs(Dwfl_Frame *state, Dwarf_Word regs[17], Dwarf_Addr pc)
+{
+	unsigned i;
+
+	for (i = 0; i < 16; i++) {
+		if (dwfl_frame_reg(state, i, &regs[i]) != 0)
+			regs[i] = 0;
+	}
+	regs[16] = pc;
+}
+
 static int
 frame_cb(Dwfl_Frame *state, void *arg)
 {
@@ -149,6 +167,13 @@ frame_cb(Dwfl_Frame *state, void *arg)
 
 	if (!dwfl_frame_pc(state, &f.pc, &f.activation))
 		return (DWARF_CB_ABORT);
+	if (fr->skip) {
+		fr->skip = 0;
+		return (DWARF_CB_OK);
+	}
+	if (fr->fast)
+		frame_regs(state, fr->regs, f.pc);
+	f.sp = fr->fast ? fr->regs[7] : 0;
 	if (fr->depth < INNER)
 		fr->inner[fr->depth] = f;
 	else
@@ -169,8 +194,9 @@ thread_cb(Dwfl_Thread *thread, void *arg)
 {
 	struct frames *fr = arg;
 
-	if (dwfl_thread_tid(thread) != fr->tid || fr->depth > 0)
+	if (dwfl_thread_tid(thread) != fr->tid || fr->started)
 		return (DWARF_CB_OK);
+	fr->started = 1;
 	if (dwfl_thread_getframes(thread, frame_cb, fr) != 0 &&
 	    fr->depth == 0)
 		snprintf(fr->why, sizeof (fr->why), "%s", dwfl_errmsg(-1));
@@ -307,6 +333,73 @@ stack_status(const struct dump *d, const struct frames *fr,
 	return (v);
 }
 
+static int
+named(const struct frames *fr, size_t i, const char *prefix, int *at_start)
+{
+	const char *sym;
+	Dwarf_Addr adj;
+	GElf_Off off;
+
+	if (frame_symbol(fr->dwfl, kept(fr, i), &sym, &adj, &off) == NULL ||
+	    sym == NULL)
+		return (0);
+	*at_start = adj == kept(fr, i)->pc && off == 0;
+	return (strncmp(sym, prefix, strlen(prefix)) == 0);
+}
+
+/*
+ * Where libdwfl stops in a Go program, with the registers to go on
+ * from: Go's signal handler returns through runtime.sigreturn, which
+ * libdwfl does not know as a signal frame (the kernel's ucontext_t is
+ * at its stack pointer); and runtime.sigpanic, which the handler makes
+ * the faulting goroutine call, returns to the faulting instruction
+ * itself, where libdwfl looks for the caller's unwind tables one byte
+ * early.  1 with regs (and *skip: that frame is already there), or 0.
+ */
+static int
+go_resume(struct dump *d, struct frames *fr, Dwarf_Word regs[17], int *skip)
+{
+	size_t n = nkept(fr);
+	int start;
+
+	if (n == 0 || fr->depth >= fr->max)
+		return (0);
+	*skip = 0;
+	if (named(fr, n - 1, "runtime.sigreturn", &start))
+		return (kept(fr, n - 1)->sp != 0 &&
+		    dump_sigframe_regs(d, kept(fr, n - 1)->sp, regs) == 0);
+	if (n >= 2 && named(fr, n - 2, "runtime.sigpanic", &start) &&
+	    named(fr, n - 1, "", &start) && start) {
+		memcpy(regs, fr->regs, sizeof (fr->regs));
+		*skip = 1;
+		return (1);
+	}
+	return (0);
+}
+
+/* The unwinding goes on past Go's signal frames, each in a session of
+ * its own (a Dwfl takes one attach), at most eight times. */
+static void
+go_signal_frames(struct dump *d, Elf *elf, struct frames *fr)
+{
+	Dwarf_Word regs[17];
+	Dwfl *dwfl;
+	int n, skip;
+
+	for (n = 0; n < 8 && go_resume(d, fr, regs, &skip); n++) {
+		if ((dwfl = dump_dwfl_more()) == NULL)
+			return;
+		fr->started = 0;
+		fr->skip = skip;
+		if (dwfl_core_file_report(dwfl, elf, NULL) >= 0 &&
+		    dwfl_report_end(dwfl, NULL, NULL) == 0 &&
+		    dump_unwind_regs(d, elf, dwfl, fr->tid, regs) >= 0)
+			(void) dwfl_getthreads(dwfl, thread_cb, fr);
+		fr->skip = 0;
+		dwfl_end(dwfl);
+	}
+}
+
 static void
 unwind(struct dump *d, struct frames *fr, size_t max)
 {
@@ -334,8 +427,12 @@ dump_core_stack(struct dump *d, Elf *elf, Dwfl *dwfl, json_t *rec,
 	else if (dump_unwind_attach(d, elf, dwfl, tid, prstatus, len,
 	    &fast) < 0)
 		warnx("%s: cannot unwind: %s", d->path, dwfl_errmsg(-1));
-	else
+	else {
+		fr->fast = fast;
 		unwind(d, fr, fast ? UNWIND_MAX : SLOW_MAX);
+		if (fast)
+			go_signal_frames(d, elf, fr);
+	}
 	if (fr->depth > 0) {
 		json_object_set_new(rec, "stack", stack_array(fr));
 		json_object_set_new(rec, "stack_depth",

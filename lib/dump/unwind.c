@@ -9,6 +9,8 @@
  * for a 200,000-frame overflow).  Here the thread's registers come from
  * its NT_PRSTATUS and each read finds its PT_LOAD (the last one found
  * first) and preads it: linear.  Other machines keep libdwfl's attach.
+ * The same callbacks start another session from given registers, those
+ * a signal saved (stack.c, past Go's signal frames).
  */
 #include <elf.h>
 #include <string.h>
@@ -19,16 +21,22 @@
 #define PR_REG_OFF 112		/* pr_reg in x86-64's struct elf_prstatus */
 #define PR_NREG 27		/* user_regs_struct: 27 longs */
 
+#define UC_GREGS 40		/* uc_mcontext.gregs in x86-64's ucontext_t */
+
 /* user_regs_struct's index of each DWARF register 0-16 (rax, rdx, rcx,
- * rbx, rsi, rdi, rbp, rsp, r8-r15, rip). */
+ * rbx, rsi, rdi, rbp, rsp, r8-r15, rip), and gregs' index of each. */
 static const int dwarf_of_user[17] = {
 	10, 12, 11, 5, 13, 14, 4, 19, 9, 8, 7, 6, 3, 2, 1, 0, 16
+};
+static const int dwarf_of_greg[17] = {
+	13, 12, 14, 11, 9, 8, 10, 15, 0, 1, 2, 3, 4, 5, 6, 7, 16
 };
 
 struct proc {
 	struct dump *d;
 	pid_t tid;
-	const unsigned char *prstatus;
+	const unsigned char *prstatus;	/* registers from here, */
+	Dwarf_Word regs[17];		/* or from here if prstatus is NULL */
 	size_t last;			/* the PT_LOAD read last */
 	int given;			/* next_thread gave the thread */
 };
@@ -93,7 +101,8 @@ set_initial_registers(Dwfl_Thread *thread, void *arg)
 	size_t i;
 
 	for (i = 0; i < 17; i++)
-		regs[i] = (Dwarf_Word)dump_rd(p->d, p->prstatus + PR_REG_OFF +
+		regs[i] = p->prstatus == NULL ? p->regs[i] :
+		    (Dwarf_Word)dump_rd(p->d, p->prstatus + PR_REG_OFF +
 		    8 * (size_t)dwarf_of_user[i], 8);
 	if (!dwfl_thread_state_registers(thread, 0, 17, regs))
 		return (false);
@@ -120,8 +129,32 @@ dump_unwind_attach(struct dump *d, Elf *elf, Dwfl *dwfl, int64_t tid,
 	    ELFCLASS64 || d->z != NULL || prstatus == NULL ||
 	    len < PR_REG_OFF + 8 * PR_NREG || d->phnum == 0)
 		return (dwfl_core_file_attach(dwfl, elf));
-	proc = (struct proc){ d, (pid_t)tid, prstatus, 0, 0 };
+	proc = (struct proc){ .d = d, .tid = (pid_t)tid, .prstatus = prstatus };
 	*fast = 1;
 	return (dwfl_attach_state(dwfl, elf, (pid_t)tid, &callbacks, &proc) ?
 	    (int)tid : -1);
+}
+
+int
+dump_unwind_regs(struct dump *d, Elf *elf, Dwfl *dwfl, int64_t tid,
+    const Dwarf_Word regs[17])
+{
+	proc = (struct proc){ .d = d, .tid = (pid_t)tid };
+	memcpy(proc.regs, regs, sizeof (proc.regs));
+	return (dwfl_attach_state(dwfl, elf, (pid_t)tid, &callbacks, &proc) ?
+	    (int)tid : -1);
+}
+
+int
+dump_sigframe_regs(struct dump *d, uint64_t uc, Dwarf_Word regs[17])
+{
+	unsigned char g[17 * 8];
+	size_t hint = 0, i;
+
+	if (dump_core_mem(d, uc + UC_GREGS, g, sizeof (g), &hint) != 0)
+		return (-1);
+	for (i = 0; i < 17; i++)
+		regs[i] = (Dwarf_Word)dump_rd(d, g + 8 *
+		    (size_t)dwarf_of_greg[i], 8);
+	return (0);
 }
