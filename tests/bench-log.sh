@@ -20,27 +20,9 @@ BIN=${BIN:-$top/bin}
 export PATH="$BIN:$PATH"
 n=${1:-100000}
 gen=${GEN_INDEX:-$top/../shared/bench/gen-index}
-work=$(mktemp -d "${TMPDIR:-/tmp}/thoth-bench-log.XXXXXX")
-srv=$work/srv
-cleanup() {
-	"$top/tests/s3-server.sh" stop "$srv" >/dev/null 2>&1 || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
-
-if ! env_lines=$("$top/tests/s3-server.sh" start "$srv" 2>"$work/start.err"); then
-	echo "bench-log: skipped: $(tail -n 1 "$work/start.err")" >&2
-	exit 77
-fi
-eval "$env_lines"
-base="http://${AWS_ACCESS_KEY_ID//:/%3A}:$AWS_SECRET_ACCESS_KEY@${AWS_ENDPOINT_URL#http://}"
-s3curl() {
-	curl -fsS --aws-sigv4 "aws:amz:$AWS_REGION:s3" \
-	    -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$@"
-}
-bucket=thoth-bench
-s3curl -X PUT "$base/$bucket" -o /dev/null
-export THOTH_STORE=s3://$bucket/dumps
+NAME=bench-log
+# shellcheck source=tests/bench-s3-lib.sh
+. "$top/tests/bench-s3-lib.sh"
 unset THOTH_INDEX THOTH_REFRESH THOTH_LOG_WINDOW THOTH_LOG_GRACE
 proxylog=$srv/log/proxy.log
 
@@ -72,15 +54,20 @@ snap=$(s3curl "$base/$bucket?list-type=2&prefix=dumps%2Fsnapshot%2F" |
 bytes=$(s3curl -I "$base/$bucket/$snap" | tr -d '\r' | awk 'tolower($1) == "content-length:" { print $2 }')
 echo "$n records: snapshot of $((bytes / 1024)) KiB (zstd), index of $(($(stat -c %s "$(ixdir A)/base.ndjson") / 1048576)) MiB"
 
-# --- a new host
+# --- a new host, against curl GETting the snapshot, and the same records
+# as one plain object
+s3curl -T "$(ixdir A)/base.ndjson" "$base/$bucket/plain.ndjson" -o /dev/null
 t_curl=$(secs s3curl -o "$work/snap.zst" "$base/$bucket/$snap")
 t_unz=$(secs sh -c "zstd -dc '$work/snap.zst' >'$work/snap.ndjson'")
+t_plain=$(secs s3curl -o "$work/plain.ndjson" "$base/$bucket/plain.ndjson")
 t_new=$(secs on B thoth-index -i)
 t_ls=$(secs on C thoth ls)
-echo "new host: thoth-index -i $t_new s; curl GET of the snapshot $t_curl s," \
-    "+ zstd -d $t_unz s: $(ratio "$t_new" "$t_curl")x curl," \
-    "$(ratio "$t_new" "$(echo "$t_curl + $t_unz" | bc -l)")x curl + zstd"
-echo "new host: first thoth ls (refresh + $n table rows) $t_ls s"
+t_bare=$(secs on C thoth-filter -I)
+echo "new host: thoth-index -i $t_new s; curl GET of the snapshot $t_curl s" \
+    "($(ratio "$t_new" "$t_curl")x), + zstd -d $t_unz s" \
+    "($(ratio "$t_new" "$(echo "$t_curl + $t_unz" | bc -l)")x);" \
+    "curl GET of the same records plain $t_plain s ($(ratio "$t_new" "$t_plain")x)"
+echo "new host: first thoth ls (refresh + $n table rows) $t_ls s; thoth-filter -I of the $n records then $t_bare s"
 
 # --- a refresh with 1000 new edits among the records
 ids=$(on A thoth-filter -I limit=1000 | jq -r .id)

@@ -209,6 +209,24 @@ same "the next run completes the killed ones" "$(props G "$gcore" k)" 12
 on H thoth ls >/dev/null 2>&1
 same "a host starting after the killed compactions has them all" "$(props H "$gcore" k)" 12
 
+# --- a host whose disk is full: the edit is stored for all, and it says so
+mkdir -p "$T/hosts/Z/cache"
+on Z thoth ls >/dev/null 2>&1
+if mount -t tmpfs -o size=1m tmpfs "$T/hosts/Z/cache" 2>/dev/null; then
+	on Z thoth ls >/dev/null 2>&1
+	head -c 2M /dev/zero >"$T/hosts/Z/cache/filler" 2>/dev/null
+	expect_err "full disk: set fails, saying the edit is stored all the same" 1 \
+	    "stored as log/.*, but not in this host's index \(.*journal" -- \
+	    env HOME="$T/hosts/Z" XDG_CACHE_HOME="$T/hosts/Z/cache" THOTH_HOST=Z thoth-set -s on-full yes \
+	    < <(echo "{\"id\":\"$segv\"}")
+	same "another host sees it" "$(on A thoth-index -i 2>/dev/null; props A "$segv" on-full)" 1
+	rm -f "$T/hosts/Z/cache/filler"
+	same "the full host catches up once there is room" "$(on Z thoth-index -i 2>/dev/null; props Z "$segv" on-full)" 1
+	umount "$T/hosts/Z/cache"
+else
+	skip "full disk" "cannot mount a tmpfs here"
+fi
+
 # --- a frozen server: a command fails within the time-out, naming it
 proxy=$(awk '$1 == "proxy" { print $2 }' "$srv/pids")
 kill -STOP "$proxy"
