@@ -80,7 +80,8 @@ already_stored(struct put *p, const char *id, const char *file)
 	if (rv != 0)
 		return (rv);
 	if (!quiet)
-		warnx("%s: already stored as %s", file, id);
+		warnx("%s: already stored as %s (same headers and notes)",
+		    file, id);
 	thoth_json_print(stdout, old);
 	json_decref(old);
 	return (0);
