@@ -200,6 +200,13 @@ sys.stdout.write('{"id":"torn')
 EOF
 ISPECS=("" cmd=node cmd=journal 'ticket=J-*' mtime=6h mtime=1d 'mtime=2d otime=1d'
     'mtime=1w cmd=journal' otime=3d limit=3 'mtime=6h limit=2' 'mtime=1h cmd=spaced')
+# Specs the literal prefilter (lib/scan/lit.c) reads: quoted and bare
+# needles, values that are also keys, numbers, objects, id prefixes,
+# several needles at once, next to blocks it may not pass over.
+ISPECS+=('stack=*abort*' 'cmd=svc*' 'psargs=*flag-1' properties.triage.engineer=bmc
+    'ticket=J-1*' 'stack=cmd' cmd=name 'time=1500000*' version=1 'properties={}'
+    'name=*0' type=crash 9 'cmd=node stack=*Abort()*' 'fmri=svc:/system/*'
+    'platform=*Z' 'cmd=node mtime=1d' 'stack=libc.so.6`abort+0xd3')
 V_INDEX=("" "THOTH_SCAN_CHUNK=5000 THOTH_SCAN_THREADS=3")
 for spec in "${ISPECS[@]}"; do
 	# shellcheck disable=SC2086
@@ -232,6 +239,14 @@ printf '%s\n' '{"id":"00000000000000000000000000000001","cmd":"node","time":1,"j
 for spec in "" cmd=node 'cmd=*' mtime=1d otime=1h limit=5 'mtime=1d limit=1'; do
 	# shellcheck disable=SC2086
 	agree "tricky index: '$spec'" "${V_ALL[@]}" -- index - env THOTH_INDEX="$T/tindex" thoth-filter -I $spec
+done
+
+# Tricky lines amid canonical ones: their blocks are read line by line
+# (a spaced "cmd": "node" holds no needle), the others prefiltered.
+mkdir -p "$T/mindex"
+{ head -3000 "$T/sample"; cat "$T/tricky"; echo; tail -n +3001 "$T/sample"; } >"$T/mindex/base.ndjson"
+for spec in cmd=node 'cmd=no*' 'stack=*abort*' 'properties.triage.engineer=bmc' 1 'cmd=*'; do
+	agree "mixed index: '$spec'" "${V_INDEX[@]}" -- index - env THOTH_INDEX="$T/mindex" thoth-filter -I "$spec"
 done
 
 # Compaction through the fast path writes the same base as the reference.

@@ -88,8 +88,9 @@ base_line(void *arg, void *wctx, struct scan_out *out, const char *s,
 	}
 	if (in_journal(job, id))
 		return;
-	time_mark(job, out, scan_get(r, "time", 4, &t) && t.type == SV_NUM ?
-	    scan_int(&t) : 0);
+	if (job->j.n > 0)	/* only a journal needs the marks */
+		time_mark(job, out, scan_get(r, "time", 4, &t) &&
+		    t.type == SV_NUM ? scan_int(&t) : 0);
 	if (scan_spec_match(job->spec, r))
 		scan_put(out, s, len);
 }
@@ -157,13 +158,15 @@ load_ids(struct ixjob *job)
 }
 
 /* The base, mapped, in segments (all of it, or what the time range
- * needs); 1 if stopped. */
+ * needs, with the spec's literals where the summary allows); 1 if
+ * stopped. */
 static int
 scan_base(struct thoth_index *ix, struct ixjob *job, FILE *base)
 {
 	static const struct scan_ops ops = { scan_rec_new, scan_rec_free, base_line,
 	    base_consume };
 	struct scan_seg whole, *segs = &whole;
+	struct scan_lit *lit = scan_lit_make(job->spec);
 	size_t nsegs = 1;
 	struct stat sb;
 	int64_t lo, hi;
@@ -178,10 +181,11 @@ scan_base(struct thoth_index *ix, struct ixjob *job, FILE *base)
 		return (thoth_fail("%s: mmap: %s", job->name, strerror(errno)));
 	whole.start = whole.line0 = 0;
 	whole.end = (size_t)sb.st_size;
+	whole.lit = NULL;
 	thoth_spec_time_range(job->spec, &lo, &hi);
-	if (lo != INT64_MIN || hi != INT64_MAX)
+	if (lo != INT64_MIN || hi != INT64_MAX || lit != NULL)
 		segs = index_sidecar_segments(ix, fileno(base), map,
-		    (size_t)sb.st_size, lo, hi, job->j.n > 0, &nsegs);
+		    (size_t)sb.st_size, lo, hi, lit, job->j.n > 0, &nsegs);
 	if (segs == NULL) {
 		segs = &whole;
 		nsegs = 1;
@@ -189,6 +193,7 @@ scan_base(struct thoth_index *ix, struct ixjob *job, FILE *base)
 	rv = scan_map(map, (size_t)sb.st_size, segs, nsegs, 1, &ops, job);
 	if (segs != &whole)
 		free(segs);
+	scan_lit_free(lit);
 	munmap(map, (size_t)sb.st_size);
 	return (rv);
 }

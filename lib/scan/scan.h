@@ -95,6 +95,9 @@ struct scan_ops {
 struct scan_seg {		/* lines starting in [start, end) */
 	size_t start, end;
 	size_t line0;		/* lines before start */
+	/* Non-NULL: every line here is canonical, and only those holding
+	 * these literals can matter (lines are then not counted). */
+	const struct scan_lit *lit;
 };
 
 /* Reads fd (any file; regular files are mapped) from its offset.  Returns
@@ -125,6 +128,17 @@ struct scan_ref {
 	void *arg;
 };
 int scan_ref_match(json_t *rec, const struct thoth_where *where, void *arg);
+
+/* scan/lit.c: the literal prefilter, bytes every canonical line a spec
+ * matches holds.  make: NULL when the spec gives none. */
+struct scan_lit;
+struct scan_lit *scan_lit_make(const struct thoth_spec *spec);
+void scan_lit_free(struct scan_lit *lit);
+/* The first place in [p, e) that may be in such a line, or NULL. */
+const char *scan_lit_find(const struct scan_lit *lit, const char *p,
+    const char *e);
+/* Does the line s (len bytes) hold all of them? */
+int scan_lit_line(const struct scan_lit *lit, const char *s, size_t len);
 
 /* scan/spec.c: spec matching on canonical lines (1, 0, -1 undecided). */
 int scan_spec_match(const struct thoth_spec *spec, const struct scan_rec *r);
