@@ -1,11 +1,13 @@
 /*
  * thoth-report - count the values of a field, or list records as a table
  *
- * usage: thoth-report [-f file]... field
- *        thoth-report -t [-f file]... [field ...]
+ * usage: thoth-report [-I | -f file ...] [-s spec]... field
+ *        thoth-report -t [-I | -f file ...] [-s spec]... [field ...]
  *
- * Reads records from stdin or from each -f file.  The first form
- * prints a JSON object of value -> number of records, most frequent
+ * Reads records from stdin, from each -f file or (-I) from the index,
+ * those matching the spec tokens given with -s (thoth-filter(1)), in
+ * place and on every core: one process for thoth ls and thoth report.
+ * The first form prints a JSON object of value -> number of records, most frequent
  * first; the value is a string as is, anything else as compact JSON,
  * "undefined" when absent.  -t prints the table of thoth ls: "id"
  * (16 digits), "type", "time" (UTC), "cmd" for cores or "node" for
@@ -26,6 +28,13 @@ struct report {
 	char **fields;
 	int nfields;
 	json_t *counts;		/* value -> number of records */
+	struct thoth_spec *spec;
+	int index;		/* -I */
+	long left;		/* records still wanted, -1: all */
+	size_t matched;
+	char sep;		/* ends a record's output */
+	thoth_lines_fn out;	/* where limited() sends rows */
+	void *oarg;
 };
 
 struct count {
@@ -36,8 +45,10 @@ struct count {
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: thoth-report [-f file]... field\n"
-	    "       thoth-report -t [-f file]... [field ...]\n");
+	fprintf(stderr, "usage: thoth-report [-I | -f file ...] [-s spec]... "
+	    "field\n"
+	    "       thoth-report -t [-I | -f file ...] [-s spec]... "
+	    "[field ...]\n");
 	exit(THOTH_EXIT_FAIL);
 }
 
@@ -74,63 +85,114 @@ print_counts(json_t *counts)
 	json_decref(sorted);
 }
 
-/* Prints a table cell: control characters would break the table. */
+/* A cell of the table: control characters would break it. */
 static void
-cell(const char *s, int width, int last)
+cell(struct thoth_view *v, const char *s, int width, int last)
+{
+	static const char pad[] = "                                ";
+	const char *p;
+	int n = 0;
+
+	for (p = s; *p != '\0'; p++, n++)
+		thoth_view_put(v, iscntrl((unsigned char)*p) ? "?" : p, 1);
+	if (last)
+		return;
+	for (n = width > n ? width - n + 1 : 1; n > 0; n -= (int)sizeof (pad) - 1)
+		thoth_view_put(v, pad, n < (int)sizeof (pad) - 1 ? (size_t)n :
+		    sizeof (pad) - 1);
+}
+
+/* A field as text, "-" when absent (or, with string, not a string). */
+static const char *
+text(const char *s, int is_string, int want_string)
+{
+	return (s == NULL || (want_string && !is_string) ? "-" : s);
+}
+
+/* "time", a JSON integer, in UTC. */
+static void
+time_cell(struct thoth_view *v)
+{
+	char buf[32], *end;
+	struct tm tm;
+	int string;
+	const char *s = thoth_view_field(v, "time", &string);
+	time_t t;
+
+	if (s == NULL || string || (t = (time_t)strtoll(s, &end, 10), *end) ||
+	    gmtime_r(&t, &tm) == NULL ||
+	    strftime(buf, sizeof (buf), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+		strcpy(buf, "-");
+	cell(v, buf, 19, 0);
+}
+
+static void
+on_row(struct thoth_view *v, void *arg)
+{
+	const struct report *r = arg;
+	const char *s;
+	char name[17];
+	int str, crash, i;
+
+	s = thoth_view_field(v, "id", &str);
+	snprintf(name, sizeof (name), "%s", text(s, str, 1));
+	cell(v, name, 16, 0);
+	s = thoth_view_field(v, "type", &str);
+	crash = s != NULL && str && strcmp(s, "crash") == 0;
+	cell(v, text(s, str, 1), 5, 0);
+	time_cell(v);
+	s = thoth_view_field(v, crash ? "node" : "cmd", &str);
+	cell(v, text(s, str, 0), COLUMN, 0);
+	s = thoth_view_field(v, "ticket", &str);
+	cell(v, text(s, str, 0), COLUMN, r->nfields == 0);
+	for (i = 0; i < r->nfields; i++) {
+		s = thoth_view_get(v, r->fields[i], &str);
+		cell(v, text(s, str, 0), COLUMN, i == r->nfields - 1);
+	}
+	thoth_view_put(v, "\n", 1);
+}
+
+/* Rows (records ending in sep) up to the spec's limit; 1 stops reading. */
+static int
+limited(const char *p, size_t len, size_t n, void *arg)
+{
+	struct report *r = arg;
+	const char *q = p;
+	size_t k;
+
+	if (r->left >= 0 && n > (size_t)r->left) {
+		for (k = 0; k < (size_t)r->left; k++)
+			q = (const char *)memchr(q, r->sep, len) + 1;
+		len = (size_t)(q - p);
+		n = (size_t)r->left;
+	}
+	if (n > 0 && r->out(p, len, n, r->oarg))
+		return (1);
+	r->matched += n;
+	return (r->left >= 0 && (r->left -= (long)n) == 0);
+}
+
+static int
+print_rows(const char *p, size_t len, size_t n, void *arg)
+{
+	(void)n;
+	(void)arg;
+	if (fwrite(p, 1, len, stdout) != len)
+		err(THOTH_EXIT_FAIL, "stdout");
+	return (0);
+}
+
+/* A header cell, padded as cell() pads. */
+static void
+head_cell(const char *s, int width, int last)
 {
 	int n = 0;
 
 	for (; *s != '\0'; s++, n++)
-		putchar(iscntrl((unsigned char)*s) ? '?' : *s);
+		putchar(iscntrl((unsigned char)*s) ? '?' :
+		    toupper((unsigned char)*s));
 	if (!last)
 		printf("%*s", width > n ? width - n + 1 : 1, "");
-}
-
-static void
-value_cell(const json_t *v, int width, int last)
-{
-	char *s = v != NULL ? thoth_json_scalar(v) : thoth_xstrdup("-");
-
-	cell(s, width, last);
-	free(s);
-}
-
-static void
-time_cell(const json_t *v)
-{
-	char buf[32];
-	struct tm tm;
-	time_t t = (time_t)json_integer_value(v);
-
-	if (!json_is_integer(v) || gmtime_r(&t, &tm) == NULL ||
-	    strftime(buf, sizeof (buf), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
-		strcpy(buf, "-");
-	cell(buf, 19, 0);
-}
-
-static int
-on_row(json_t *rec, const struct thoth_where *where, void *arg)
-{
-	struct report *r = arg;
-	const char *id = json_string_value(json_object_get(rec, "id"));
-	const char *type = json_string_value(json_object_get(rec, "type"));
-	const json_t *who = json_object_get(rec,
-	    type != NULL && strcmp(type, "crash") == 0 ? "node" : "cmd");
-	char name[17];
-	int i;
-
-	(void)where;
-	snprintf(name, sizeof (name), "%s", id != NULL ? id : "-");
-	cell(name, 16, 0);
-	cell(type != NULL ? type : "-", 5, 0);
-	time_cell(json_object_get(rec, "time"));
-	value_cell(who, COLUMN, 0);
-	value_cell(json_object_get(rec, "ticket"), COLUMN, r->nfields == 0);
-	for (i = 0; i < r->nfields; i++)
-		value_cell(thoth_json_path(rec, r->fields[i]), COLUMN,
-		    i == r->nfields - 1);
-	putchar('\n');
-	return (0);
 }
 
 static void
@@ -139,29 +201,84 @@ print_header(const struct report *r)
 	int i;
 
 	printf("%-16s %-5s %-19s %-16s ", "NAME", "TYPE", "TIME", "NODE/CMD");
-	cell("TICKET", COLUMN, r->nfields == 0);
-	for (i = 0; i < r->nfields; i++) {
-		char *h = thoth_xstrdup(r->fields[i]), *p;
-		for (p = h; *p != '\0'; p++)
-			*p = (char)toupper((unsigned char)*p);
-		cell(h, COLUMN, i == r->nfields - 1);
-		free(h);
-	}
+	head_cell("TICKET", COLUMN, r->nfields == 0);
+	for (i = 0; i < r->nfields; i++)
+		head_cell(r->fields[i], COLUMN, i == r->nfields - 1);
 	putchar('\n');
+}
+
+/* The records of the spec, from the index or the files, to rep. */
+static int
+run(struct report *r, struct thoth_report *rep, int argc, char **argv)
+{
+	struct thoth_store *st;
+	struct thoth_index *ix;
+	int rv;
+
+	r->left = thoth_spec_limit(r->spec);
+	r->out = rep->out;
+	r->oarg = rep->oarg;
+	rep->out = limited;
+	rep->oarg = r;
+	if (!r->index)
+		return (thoth_filter_report(r->spec, argc, argv, rep));
+	if ((st = thoth_store_open(NULL)) == NULL ||
+	    (ix = thoth_index_open(st, NULL)) == NULL)
+		errx(THOTH_EXIT_FAIL, "%s", thoth_errbuf);
+	if ((rv = thoth_index_report(ix, r->spec, rep)) != 0)
+		warnx("%s", thoth_errbuf);
+	thoth_index_close(ix);
+	thoth_store_close(st);
+	return (rv != 0);
+}
+
+/* As thoth-filter says it: a prefix that matches nothing is exit 2. */
+static int
+status(struct report *r, int failed)
+{
+	const char *prefix = thoth_spec_prefix(r->spec);
+	int rv = failed ? THOTH_EXIT_FAIL : THOTH_EXIT_OK;
+
+	if (!failed && prefix != NULL && r->matched == 0) {
+		warnx("%s: no such dump", prefix);
+		rv = THOTH_EXIT_NOTFOUND;
+	}
+	thoth_spec_free(r->spec);
+	return (rv);
+}
+
+/* dump=stdin takes stdin for ids: the records come from elsewhere. */
+static void
+read_ids(struct report *r, int nfiles)
+{
+	if (!r->index && nfiles == 0)
+		errx(THOTH_EXIT_FAIL, "dump=stdin reads ids from stdin: "
+		    "give the records with -I or -f FILE");
+	if (thoth_spec_add_ids(r->spec, stdin, "-") != 0)
+		errx(THOTH_EXIT_FAIL, "%s", thoth_errbuf);
 }
 
 int
 main(int argc, char **argv)
 {
-	struct report r = { NULL, 0, json_object() };
+	struct report r = { .counts = json_object() };
+	struct thoth_report rep = { on_row, &r, print_rows, NULL };
+	struct thoth_count *count;
 	char **files = thoth_xmalloc(sizeof (char *) * (size_t)argc);
-	int c, nfiles = 0, table = 0, failed;
+	char **specs = thoth_xmalloc(sizeof (char *) * (size_t)argc);
+	int c, nfiles = 0, nspecs = 0, table = 0, failed;
 
 	atexit(thoth_close_stdout);
-	while ((c = getopt(argc, argv, "f:t")) != -1) {
+	while ((c = getopt(argc, argv, "f:Is:t")) != -1) {
 		switch (c) {
 		case 'f':
 			files[nfiles++] = optarg;
+			break;
+		case 'I':
+			r.index = 1;
+			break;
+		case 's':
+			specs[nspecs++] = optarg;
 			break;
 		case 't':
 			table = 1;
@@ -172,17 +289,24 @@ main(int argc, char **argv)
 	}
 	r.fields = argv + optind;
 	r.nfields = argc - optind;
-	if (!table && r.nfields != 1)
+	if ((!table && r.nfields != 1) || (r.index && nfiles > 0))
 		usage();
+	if ((r.spec = thoth_spec_parse(nspecs, specs)) == NULL)
+		errx(THOTH_EXIT_FAIL, "%s", thoth_errbuf);
+	if (thoth_spec_wants_stdin(r.spec))
+		read_ids(&r, nfiles);
 	if (table) {
 		print_header(&r);
-		failed = thoth_records(nfiles, files, on_row, &r);
+		r.sep = '\n';
+		failed = run(&r, &rep, nfiles, files);
 	} else {
-		failed = thoth_count_records(r.fields[0], nfiles, files,
-		    r.counts);
+		count = thoth_count_begin(r.fields[0], r.counts, &rep);
+		failed = run(&r, &rep, nfiles, files);
+		thoth_count_end(count);
 		print_counts(r.counts);
 	}
 	json_decref(r.counts);
+	free(specs);
 	free(files);
-	return (failed ? THOTH_EXIT_FAIL : THOTH_EXIT_OK);
+	return (status(&r, failed));
 }

@@ -175,6 +175,16 @@ for field in platform cmd triage.engineer stack properties ticket type; do
 	agree "sample: report $field" "${V_SAMPLE[@]}" -- file "$T/sample" thoth-report "$field"
 done
 
+# Reports with a spec (-s), in one process: the table and the counts
+# agree with the reference and with thoth-filter piped into thoth-report.
+for spec in cmd=node 'stack=*abort*' 'ticket=OS-1*' 'cmd=node limit=5' 'psargs=*flag-[12]'; do
+	agree "sample: report -t -s '$spec'" "${V_SAMPLE[@]}" -- file "$T/sample" thoth-report -t -s "$spec" platform stack
+	agree "sample: report -s '$spec' cmd" "${V_SAMPLE[@]}" -- file "$T/sample" thoth-report -s "$spec" cmd
+	same "sample: report -t -s '$spec' = filter | report -t" \
+	    "$(thoth-report -t -f "$T/sample" -s "$spec" platform stack | md5sum)" \
+	    "$(thoth-filter -f "$T/sample" "$spec" | thoth-report -t platform stack | md5sum)"
+done
+
 # --- The index: base sorted by time, a journal replacing some records,
 # adding others and ending in a torn line, a bad line in the base.
 export THOTH_INDEX=$T/index
@@ -211,6 +221,10 @@ V_INDEX=("" "THOTH_SCAN_CHUNK=5000 THOTH_SCAN_THREADS=3")
 for spec in "${ISPECS[@]}"; do
 	# shellcheck disable=SC2086
 	agree "index: '$spec'" "${V_INDEX[@]}" -- index - thoth-filter -I $spec
+done
+for spec in "" cmd=node 'ticket=J-*' 'mtime=1d limit=4' 'stack=*abort*'; do
+	agree "index: report -t -I -s '$spec'" "${V_INDEX[@]}" -- index - thoth-report -t -I -s "$spec" ticket
+	agree "index: report -I -s '$spec' cmd" "${V_INDEX[@]}" -- index - thoth-report -I -s "$spec" cmd
 done
 truth "index: a time range made the block summary" test -s "$THOTH_INDEX/base.ndjson.idx"
 for now in 1500010000 1500060000 1500400000; do

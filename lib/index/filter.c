@@ -27,6 +27,7 @@ struct ixjob {
 	char *ids;		/* the journal's ids, 32 bytes each, sorted */
 	thoth_lines_fn fn;
 	void *arg;
+	const struct thoth_report *rep;	/* or NULL: the lines */
 	char *name;		/* .../base.ndjson, for warnings */
 };
 
@@ -58,17 +59,13 @@ slow_line(struct ixjob *job, struct scan_out *out, const char *s, size_t len)
 {
 	json_t *rec = json_loadb(s, len, 0, NULL);
 	const char *id = thoth_record_id(rec);
-	char *text;
 
 	if (id == NULL)
 		scan_warn(out, "bad record skipped");
 	else if (!in_journal(job, id)) {
 		time_mark(job, out, index_rec_time(rec));
-		if (thoth_spec_match(job->spec, rec)) {
-			text = thoth_json_line(rec);
-			scan_put(out, text, strlen(text));
-			free(text);
-		}
+		if (thoth_spec_match(job->spec, rec))
+			scan_put_rec(job->rep, out, rec);
 	}
 	json_decref(rec);
 }
@@ -91,7 +88,11 @@ base_line(void *arg, void *wctx, struct scan_out *out, const char *s,
 	if (job->j.n > 0)	/* only a journal needs the marks */
 		time_mark(job, out, scan_get(r, "time", 4, &t) &&
 		    t.type == SV_NUM ? scan_int(&t) : 0);
-	if (scan_spec_match(job->spec, r))
+	if (!scan_spec_match(job->spec, r))
+		return;
+	if (job->rep != NULL)
+		scan_view_line(job->rep, out, r);
+	else
 		scan_put(out, s, len);
 }
 
@@ -109,6 +110,10 @@ journal_flush(struct ixjob *job, int64_t key)
 		rec = j->sorted[j->next++];
 		if (!thoth_spec_match(job->spec, rec))
 			continue;
+		if (job->rep != NULL) {
+			rv = scan_view_now(job->rep, rec);
+			continue;
+		}
 		text = thoth_json_line(rec);
 		line = thoth_xasprintf("%s\n", text);
 		rv = job->fn(line, strlen(line), 1, job->arg);
@@ -198,35 +203,52 @@ scan_base(struct thoth_index *ix, struct ixjob *job, FILE *base)
 	return (rv);
 }
 
-int
-thoth_index_filter(struct thoth_index *ix, const struct thoth_spec *spec,
-    thoth_lines_fn fn, void *arg)
+static int
+index_run(struct thoth_index *ix, struct ixjob *job)
 {
-	struct ixjob job = { .spec = spec, .fn = fn, .arg = arg };
-	struct scan_ref ref = { spec, fn, arg };
+	struct scan_ref ref = { job->spec, job->fn, job->arg, job->rep };
 	FILE *base, *jfp;
 	int64_t lo, hi;
 	int rv = 0;
 
 	if (scan_reference()) {
-		thoth_spec_time_range(spec, &lo, &hi);
+		thoth_spec_time_range(job->spec, &lo, &hi);
 		return (thoth_index_scan(ix, lo, hi, scan_ref_match, &ref));
 	}
 	if (index_open_pair(ix, &base, &jfp) != 0)
 		return (-1);
-	index_journal_load(jfp, &job.j);
-	load_ids(&job);
-	job.name = thoth_xasprintf("%s/base.ndjson", thoth_index_dir(ix));
+	index_journal_load(jfp, &job->j);
+	load_ids(job);
+	job->name = thoth_xasprintf("%s/base.ndjson", thoth_index_dir(ix));
 	if (base != NULL)
-		rv = scan_base(ix, &job, base);
+		rv = scan_base(ix, job, base);
 	if (rv == 0)
-		rv = journal_flush(&job, INT64_MAX);
-	free(job.name);
-	free(job.ids);
-	index_journal_free(&job.j);
+		rv = journal_flush(job, INT64_MAX);
+	free(job->name);
+	free(job->ids);
+	index_journal_free(&job->j);
 	if (base != NULL)
 		fclose(base);
 	if (jfp != NULL)
 		fclose(jfp);
 	return (rv < 0 ? -1 : 0);
+}
+
+int
+thoth_index_filter(struct thoth_index *ix, const struct thoth_spec *spec,
+    thoth_lines_fn fn, void *arg)
+{
+	struct ixjob job = { .spec = spec, .fn = fn, .arg = arg };
+
+	return (index_run(ix, &job));
+}
+
+int
+thoth_index_report(struct thoth_index *ix, const struct thoth_spec *spec,
+    const struct thoth_report *rep)
+{
+	struct ixjob job = { .spec = spec, .fn = rep->out, .arg = rep->oarg,
+	    .rep = rep };
+
+	return (index_run(ix, &job));
 }

@@ -94,6 +94,8 @@ scan_ref_match(json_t *rec, const struct thoth_where *where, void *arg)
 	(void)where;
 	if (!thoth_spec_match(r->spec, rec))
 		return (0);
+	if (r->rep != NULL)
+		return (scan_view_now(r->rep, rec));
 	text = thoth_json_line(rec);
 	line = thoth_xasprintf("%s\n", text);
 	rv = r->fn(line, strlen(line), 1, r->arg);

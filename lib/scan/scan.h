@@ -121,11 +121,13 @@ int scan_reference(void);	/* THOTH_SCAN=jansson: the slow path */
 /* A worker's scan_rec, for scan_ops.wnew and wfree. */
 void *scan_rec_new(void *arg);
 void scan_rec_free(void *arg, void *wctx);
-/* The reference path: matching records (jansson) as canonical lines. */
+/* The reference path: matching records (jansson) as canonical lines,
+ * or to the report. */
 struct scan_ref {
 	const struct thoth_spec *spec;
 	thoth_lines_fn fn;
 	void *arg;
+	const struct thoth_report *rep;	/* or NULL */
 };
 int scan_ref_match(json_t *rec, const struct thoth_where *where, void *arg);
 
@@ -139,6 +141,18 @@ const char *scan_lit_find(const struct scan_lit *lit, const char *p,
     const char *e);
 /* Does the line s (len bytes) hold all of them? */
 int scan_lit_line(const struct scan_lit *lit, const char *s, size_t len);
+
+/* scan/view.c: a matching record to a report's function (the worker's
+ * output), from a canonical line or a record; _now: in the main thread,
+ * straight to the report's output (1 if it said stop). */
+void scan_view_line(const struct thoth_report *rep, struct scan_out *out,
+    const struct scan_rec *r);
+void scan_view_json(const struct thoth_report *rep, struct scan_out *out,
+    const json_t *rec);
+int scan_view_now(const struct thoth_report *rep, const json_t *rec);
+/* A matching jansson record: to rep, or (rep NULL) as its line. */
+void scan_put_rec(const struct thoth_report *rep, struct scan_out *out,
+    const json_t *rec);
 
 /* scan/spec.c: spec matching on canonical lines (1, 0, -1 undecided). */
 int scan_spec_match(const struct thoth_spec *spec, const struct scan_rec *r);
