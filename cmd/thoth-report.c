@@ -93,8 +93,14 @@ cell(struct thoth_view *v, const char *s, int width, int last)
 	const char *p;
 	int n = 0;
 
-	for (p = s; *p != '\0'; p++, n++)
-		thoth_view_put(v, iscntrl((unsigned char)*p) ? "?" : p, 1);
+	for (p = s; *p != '\0'; p++, n++) {
+		if (!iscntrl((unsigned char)*p))
+			continue;
+		thoth_view_put(v, s, (size_t)(p - s));
+		thoth_view_put(v, "?", 1);
+		s = p + 1;
+	}
+	thoth_view_put(v, s, (size_t)(p - s));
 	if (last)
 		return;
 	for (n = width > n ? width - n + 1 : 1; n > 0; n -= (int)sizeof (pad) - 1)
