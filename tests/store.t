@@ -166,3 +166,20 @@ if need_cores "sparse real core"; then
 	sparse_case "kernel-made core: same bytes, same du as the source" \
 	    "$CORES/core.abrt" 66666666666666666666666666666666
 fi
+
+# --- index -i: the index's ids read in place, only new dumps fetched
+export THOTH_STORE="$T/istore"
+for k in 1 2 3; do
+	printf 'core %s' "$k" >"$T/icore.$k"
+	rec "$k$k$k$k${id1:4}" "$T/icore.$k" "$k" "i$k" | thoth-put -q >/dev/null
+done
+expect_err "index -i: nothing new" 0 '^thoth-index: 0 new records$' -- thoth-index -iv
+mkdir "$THOTH_STORE/$id3"	# another host's upload, on a shared filesystem
+printf '{"id":"%s","type":"core","time":9,"cmd":"other"}\n' "$id3" >"$THOTH_STORE/$id3/info.json"
+# a journal line jansson must read (spaces): its id is known all the same
+printf '{"id": "1111%s", "type": "core", "time": 1, "cmd": "i1", "x": 1}\n' "${id1:4}" \
+    >>"$THOTH_STORE/index/journal.ndjson"
+expect_err "index -i: the one new dump" 0 '^thoth-index: 1 new records$' -- thoth-index -iv
+same "index -i: it is in the index, the others once" \
+    "$(thoth-filter -I | jq -r .cmd | sort | paste -sd' ')" "i1 i2 i3 other"
+expect_err "index -i again: nothing new" 0 '^thoth-index: 0 new records$' -- thoth-index -iv
