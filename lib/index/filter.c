@@ -171,7 +171,7 @@ scan_base(struct thoth_index *ix, struct ixjob *job, FILE *base)
 	static const struct scan_ops ops = { scan_rec_new, scan_rec_free, base_line,
 	    base_consume };
 	struct scan_seg whole, *segs = &whole;
-	struct scan_lit *lit = scan_lit_make(job->spec);
+	struct scan_lit *lit;
 	size_t nsegs = 1;
 	struct stat sb;
 	int64_t lo, hi;
@@ -187,6 +187,7 @@ scan_base(struct thoth_index *ix, struct ixjob *job, FILE *base)
 	whole.start = whole.line0 = 0;
 	whole.end = (size_t)sb.st_size;
 	whole.lit = NULL;
+	lit = scan_lit_make(job->spec);
 	thoth_spec_time_range(job->spec, &lo, &hi);
 	if (lo != INT64_MIN || hi != INT64_MAX || lit != NULL)
 		segs = index_sidecar_segments(ix, fileno(base), map,
