@@ -263,6 +263,30 @@ for spec in cmd=node 'cmd=no*' 'stack=*abort*' 'properties.triage.engineer=bmc' 
 	agree "mixed index: '$spec'" "${V_INDEX[@]}" -- index - env THOTH_INDEX="$T/mindex" thoth-filter -I "$spec"
 done
 
+# A summary that lies (the base changed in place, its size and mtime
+# kept): lines it calls canonical are read field by field, each checked,
+# so the reader never runs off a line; what it prints is then undefined.
+mkdir -p "$T/lie"
+head -3000 "$T/sample" >"$T/lie/base.ndjson"
+THOTH_INDEX=$T/lie thoth-filter -I cmd=node >/dev/null
+cp -p "$T/lie/base.ndjson" "$T/lie.orig"
+python3 - "$T/lie/base.ndjson" <<'EOF2'
+import sys
+with open(sys.argv[1], "r+b") as f:
+    b = bytearray(f.read())
+    for old, new in ((b',"pid":"', b'}"pid":"'), (b'"cmd":"', b'"cmd" "'), (b'","', b'"\x00,')):
+        b = b.replace(old, new)
+    f.seek(0)
+    f.write(bytes(b[:len(b)]))
+EOF2
+touch -r "$T/lie.orig" "$T/lie/base.ndjson"
+for spec in cmd=node 'stack=*abort*' properties.triage.engineer=bmc 'ticket=OS-1*'; do
+	THOTH_INDEX=$T/lie thoth-filter -I "$spec" >/dev/null 2>"$T/lie.err"
+	rc=$?
+	if [ "$rc" -le 1 ]; then pass "lying summary, '$spec': no crash (exit $rc)"
+	else fail "lying summary, '$spec': exit $rc" "$(head -5 "$T/lie.err")"; fi
+done
+
 # Compaction through the fast path writes the same base as the reference.
 for how in jansson fast; do
 	rm -rf "$T/c-$how" && cp -r "$THOTH_INDEX" "$T/c-$how"

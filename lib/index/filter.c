@@ -79,11 +79,14 @@ base_line(void *arg, void *wctx, struct scan_out *out, const char *s,
 	struct scan_val t;
 	const char *id;
 
-	if (scan_line(r, s, len) != 0 || (id = scan_id(r)) == NULL) {
+	if (out->trusted) {	/* canonical, with an id: the summary says so */
+		scan_trust(r, s, len);
+		if (job->j.n > 0 && in_journal(job, scan_id(r)))
+			return;
+	} else if (scan_line(r, s, len) != 0 || (id = scan_id(r)) == NULL) {
 		slow_line(job, out, s, len);
 		return;
-	}
-	if (in_journal(job, id))
+	} else if (in_journal(job, id))
 		return;
 	if (job->j.n > 0)	/* only a journal needs the marks */
 		time_mark(job, out, scan_get(r, "time", 4, &t) &&

@@ -247,6 +247,7 @@ run_chunk(struct engine *en, void *wctx, struct chunk *c)
 	size_t p = c->a, end;
 
 	out_reset(&c->out);
+	c->out.trusted = c->lit != NULL;
 	if (p != c->seg && base[p - 1] != '\n') {
 		nl = memchr(base + p, '\n', c->size - p);
 		p = nl != NULL ? (size_t)(nl - base) + 1 : c->size;

@@ -37,10 +37,15 @@ struct scan_rec {
 	int n;
 	struct scan_val key[SCAN_MAXKEYS];	/* contents, without quotes */
 	struct scan_val val[SCAN_MAXKEYS];
+	const char *rest;	/* trusted: the fields not read yet, or NULL */
 };
 
 /* 0 if line is canonical (r then describes it), -1 if jansson must decide. */
 int scan_line(struct scan_rec *r, const char *line, size_t len);
+/* A line known to be canonical (the index's block summary checked it):
+ * nothing is checked again, and fields are read only as far as the
+ * first one asked for. */
+void scan_trust(struct scan_rec *r, const char *line, size_t len);
 /* The top-level field key (n bytes): 1 found, 0 absent. */
 int scan_get(const struct scan_rec *r, const char *key, size_t n,
     struct scan_val *v);
@@ -77,6 +82,7 @@ struct scan_out {		/* what a worker made of one chunk */
 	size_t nev, evcap;
 	size_t nlines;		/* input lines so far (the current one's number) */
 	int64_t runmax;		/* for SCAN_TIME events (index/filter.c) */
+	int trusted;		/* the lines are known canonical (scan_seg.lit) */
 };
 
 struct scan_ops {
