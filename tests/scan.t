@@ -280,7 +280,13 @@ with open(sys.argv[1], "r+b") as f:
     f.write(bytes(b[:len(b)]))
 EOF2
 touch -r "$T/lie.orig" "$T/lie/base.ndjson"
-for spec in cmd=node 'stack=*abort*' properties.triage.engineer=bmc 'ticket=OS-1*'; do
+for spec in cmd=node 'stack=*abort*' properties.triage.engineer=bmc 'ticket=OS-1*' \
+    'cmd=node journal' 'stack=*abort* journal'; do
+	# with a journal, the ids of the base are looked up too
+	if [[ $spec == *journal ]]; then
+		spec=${spec% journal}
+		head -1 "$T/sample" >"$T/lie/journal.ndjson"
+	fi
 	THOTH_INDEX=$T/lie thoth-filter -I "$spec" >/dev/null 2>"$T/lie.err"
 	rc=$?
 	if [ "$rc" -le 1 ]; then pass "lying summary, '$spec': no crash (exit $rc)"

@@ -79,15 +79,20 @@ base_line(void *arg, void *wctx, struct scan_out *out, const char *s,
 	struct scan_val t;
 	const char *id;
 
-	if (out->trusted) {	/* canonical, with an id: the summary says so */
+	if (out->trusted)	/* canonical, with an id: the summary says so */
 		scan_trust(r, s, len);
-		if (job->j.n > 0 && in_journal(job, scan_id(r)))
-			return;
-	} else if (scan_line(r, s, len) != 0 || (id = scan_id(r)) == NULL) {
+	else if (scan_line(r, s, len) != 0) {
 		slow_line(job, out, s, len);
 		return;
-	} else if (in_journal(job, id))
-		return;
+	}
+	if (!out->trusted || job->j.n > 0) {
+		if ((id = scan_id(r)) == NULL) {	/* or the summary lied */
+			slow_line(job, out, s, len);
+			return;
+		}
+		if (in_journal(job, id))
+			return;
+	}
 	if (job->j.n > 0)	/* only a journal needs the marks */
 		time_mark(job, out, scan_get(r, "time", 4, &t) &&
 		    t.type == SV_NUM ? scan_int(&t) : 0);
