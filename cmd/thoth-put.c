@@ -5,7 +5,10 @@
  *
  * Reads records with "id" and "file" (from thoth-hash | thoth-meta),
  * copies each dump to <store>/<id>/<name>, then writes <id>/info.json
- * and appends the record to the index.  Adds "name", "dump",
+ * and appends the record to the index.  In an S3 store the dump is
+ * <id>/dump (plus the suffix of its compression), with its name as
+ * "original_name", and the record goes to the store's log before
+ * info.json (thoth-s3(7)).  Adds "name", "dump",
  * "uploaded" and "version"; drops "file" (a path on this host only).
  * -z (gzip) and -Z (zstd) store a dump that is not compressed yet as
  * <name>.gz or <name>.zst and set "compression" and "stored_size".
@@ -102,6 +105,43 @@ drop_duplicate(struct put *p, const char *id, const char *key)
 	json_decref(rec);
 }
 
+/* The suffix a stored dump has for its compression. */
+static const char *
+suffix(const char *compression)
+{
+	static const char *const map[][2] = {
+		{ "gzip", ".gz" }, { "zstd", ".zst" }, { "xz", ".xz" },
+		{ "lz4", ".lz4" },
+	};
+	size_t i;
+
+	for (i = 0; compression != NULL && i < sizeof (map) / sizeof (map[0]);
+	    i++) {
+		if (strcmp(compression, map[i][0]) == 0)
+			return (map[i][1]);
+	}
+	return ("");
+}
+
+/*
+ * An S3 store, shared by hosts that take no lock together: the dump is
+ * named by its id, so that two hosts storing it at once write the same
+ * object, then its record is logged (the index of every host learns it
+ * from the log), then info.json keeps it in the plain layout.
+ */
+static int
+publish_logged(struct put *p, json_t *rec)
+{
+	json_t *lines = json_pack("[{sOsO}]", "id", json_object_get(rec, "id"),
+	    "put", rec);
+	int rv = thoth_log_write(p->ix, p->st, lines, NULL);
+
+	if (rv == 0)
+		rv = thoth_store_put_info(p->st, rec);
+	json_decref(lines);
+	return (rv);
+}
+
 /*
  * info.json last: it is what makes the dump visible in the store.  Under
  * the lock, a concurrent upload of the same dump that finished first
@@ -136,7 +176,7 @@ publish(struct put *p, json_t *rec, const char *file)
 static int
 store_dump(struct put *p, const json_t *in, const char *id, const char *file)
 {
-	int rv = already_stored(p, id, file);
+	int logged = thoth_log_kept(p->st), rv = already_stored(p, id, file);
 	if (rv <= 0)
 		return (rv < 0 ? (warnx("%s: %s", file, thoth_errbuf), -1) : 0);
 
@@ -149,16 +189,20 @@ store_dump(struct put *p, const json_t *in, const char *id, const char *file)
 			free(name);
 			return (-1);
 		}
-		char *z = thoth_xasprintf("%s.%s", name, *squeeze == 'g' ? "gz" : "zst");
+		char *z = thoth_xasprintf("%s%s", name, suffix(squeeze));
 		free(name);
 		name = z;
 		json_object_set_new(rec, "compression", json_string(squeeze));
 	}
-	char *key = thoth_xasprintf("%s/%s", id, name);
+	char *key = logged ? thoth_xasprintf("%s/dump%s", id, suffix(
+	    json_string_value(json_object_get(rec, "compression")))) :
+	    thoth_xasprintf("%s/%s", id, name);
 	json_object_del(rec, "file");
 	json_object_del(rec, "file_hex");
 	set_string(rec, "name", thoth_store_path(p->st, id));
 	set_string(rec, "dump", thoth_store_path(p->st, key));
+	if (logged)
+		set_string(rec, "original_name", object_name(file));
 	if (json_object_get(rec, "version") == NULL)
 		json_object_set_new(rec, "version", json_string(THOTH_RECORD_VERSION));
 	if (!quiet)
@@ -173,7 +217,9 @@ store_dump(struct put *p, const json_t *in, const char *id, const char *file)
 		free(tmp);
 	}
 	json_object_set_new(rec, "uploaded", json_integer(thoth_now()));
-	if (rv == 0 && (rv = publish(p, rec, file)) > 0)
+	if (rv == 0 && logged)
+		rv = publish_logged(p, rec);
+	else if (rv == 0 && (rv = publish(p, rec, file)) > 0)
 		drop_duplicate(p, id, key);
 	if (rv == 0)
 		thoth_json_print(stdout, rec);
@@ -202,11 +248,13 @@ put_one(json_t *in, const struct thoth_where *w, void *arg)
 	return (rv);
 }
 
+static const char usage_text[] =
+    "usage: thoth-put [-q] [-z | -Z] [FILE...]\n";
+
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: thoth-put [-q] [-z | -Z] [FILE...]\n");
-	exit(THOTH_EXIT_FAIL);
+	thoth_usage(usage_text);
 }
 
 int
@@ -215,6 +263,7 @@ main(int argc, char **argv)
 	struct put p;
 	int c, rv;
 
+	thoth_help(argc, argv, usage_text);
 	while ((c = getopt(argc, argv, "qzZ")) != -1) {
 		switch (c) {
 		case 'q':

@@ -2,7 +2,7 @@
  * thoth-report - count the values of a field, or list records as a table
  *
  * usage: thoth-report [-I | -f file ...] [-s spec]... field
- *        thoth-report -t [-I | -f file ...] [-s spec]... [field ...]
+ *        thoth-report -t [-w width] [-I | -f file ...] [-s spec]... [field ...]
  *
  * Reads records from stdin, from each -f file or (-I) from the index,
  * those matching the spec tokens given with -s (thoth-filter(1)), in
@@ -11,7 +11,9 @@
  * first; the value is a string as is, anything else as compact JSON,
  * "undefined" when absent.  -t prints the table of thoth ls: "id"
  * (16 digits), "type", "time" (UTC), "cmd" for cores or "node" for
- * crash dumps, "ticket", then each field asked for.  Writes no record.
+ * crash dumps, "ticket", then each field asked for; -w shares a width
+ * (a terminal's) out among the last columns, cutting what does not fit
+ * with "...".  Writes no record.
  */
 #include <ctype.h>
 #include <err.h>
@@ -23,6 +25,10 @@
 #include "thoth.h"
 
 #define COLUMN	16	/* width of the NODE/CMD, TICKET and extra columns */
+#define FIXED	43	/* NAME, TYPE and TIME with their blanks */
+
+static int column = COLUMN;	/* -w: fitted to the width */
+static int fit;			/* -w: cells cut to their column */
 
 struct report {
 	char **fields;
@@ -42,14 +48,15 @@ struct count {
 	json_int_t n;
 };
 
+static const char usage_text[] =
+    "usage: thoth-report [-I | -f file ...] [-s spec]... field\n"
+    "       thoth-report -t [-w width] [-I | -f file ...] [-s spec]... "
+    "[field ...]\n";
+
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: thoth-report [-I | -f file ...] [-s spec]... "
-	    "field\n"
-	    "       thoth-report -t [-I | -f file ...] [-s spec]... "
-	    "[field ...]\n");
-	exit(THOTH_EXIT_FAIL);
+	thoth_usage(usage_text);
 }
 
 static int
@@ -85,26 +92,55 @@ print_counts(json_t *counts)
 	json_decref(sorted);
 }
 
-/* A cell of the table: control characters would break it. */
+typedef void (*put_fn)(void *dst, const char *s, size_t n);
+
 static void
-cell(struct thoth_view *v, const char *s, int width, int last)
+put_view(void *dst, const char *s, size_t n)
+{
+	thoth_view_put(dst, s, n);
+}
+
+static void
+put_stdout(void *dst, const char *s, size_t n)
+{
+	(void)dst;
+	if (fwrite(s, 1, n, stdout) != n)
+		err(THOTH_EXIT_FAIL, "stdout");
+}
+
+/* A table cell, through put: control characters would break the table.
+ * With -w, a cell longer than its column ends in "..." (characters are
+ * counted, not the bytes of their UTF-8). */
+static void
+cell(put_fn put, void *dst, const char *s, int width, int last)
 {
 	static const char pad[] = "                                ";
-	const char *p;
-	int n = 0;
+	const char *p, *run = s;
+	int n = 0, len = 0;
 
-	for (p = s; *p != '\0'; p++, n++) {
-		if (!iscntrl((unsigned char)*p))
-			continue;
-		thoth_view_put(v, s, (size_t)(p - s));
-		thoth_view_put(v, "?", 1);
-		s = p + 1;
+	for (p = s; fit && *p != '\0'; p++)
+		len += ((unsigned char)*p & 0xc0) != 0x80;
+	for (p = s; *p != '\0'; p++) {
+		if (((unsigned char)*p & 0xc0) != 0x80) {
+			if (fit && len > width && n == width - 3)
+				break;
+			n++;
+		}
+		if (iscntrl((unsigned char)*p)) {
+			put(dst, run, (size_t)(p - run));
+			put(dst, "?", 1);
+			run = p + 1;
+		}
 	}
-	thoth_view_put(v, s, (size_t)(p - s));
+	put(dst, run, (size_t)(p - run));
+	if (*p != '\0') {	/* cut */
+		put(dst, "...", width >= 3 ? 3 : 0);
+		n = width;
+	}
 	if (last)
 		return;
 	for (n = width > n ? width - n + 1 : 1; n > 0; n -= (int)sizeof (pad) - 1)
-		thoth_view_put(v, pad, n < (int)sizeof (pad) - 1 ? (size_t)n :
+		put(dst, pad, n < (int)sizeof (pad) - 1 ? (size_t)n :
 		    sizeof (pad) - 1);
 }
 
@@ -120,16 +156,15 @@ static void
 time_cell(struct thoth_view *v)
 {
 	char buf[32], *end;
-	struct tm tm;
 	int string;
 	const char *s = thoth_view_field(v, "time", &string);
-	time_t t;
+	long long t;
 
-	if (s == NULL || string || (t = (time_t)strtoll(s, &end, 10), *end) ||
-	    gmtime_r(&t, &tm) == NULL ||
-	    strftime(buf, sizeof (buf), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+	if (s == NULL || string || (t = strtoll(s, &end, 10), *end))
 		strcpy(buf, "-");
-	cell(v, buf, 19, 0);
+	else
+		thoth_utc(t, "%Y-%m-%dT%H:%M:%S", buf, sizeof (buf));
+	cell(put_view, v, buf, 19, 0);
 }
 
 static void
@@ -142,18 +177,19 @@ on_row(struct thoth_view *v, void *arg)
 
 	s = thoth_view_field(v, "id", &str);
 	snprintf(name, sizeof (name), "%s", text(s, str, 1));
-	cell(v, name, 16, 0);
+	cell(put_view, v, name, 16, 0);
 	s = thoth_view_field(v, "type", &str);
 	crash = s != NULL && str && strcmp(s, "crash") == 0;
-	cell(v, text(s, str, 1), 5, 0);
+	cell(put_view, v, text(s, str, 1), 5, 0);
 	time_cell(v);
 	s = thoth_view_field(v, crash ? "node" : "cmd", &str);
-	cell(v, text(s, str, 0), COLUMN, 0);
+	cell(put_view, v, text(s, str, 0), column, 0);
 	s = thoth_view_field(v, "ticket", &str);
-	cell(v, text(s, str, 0), COLUMN, r->nfields == 0);
+	cell(put_view, v, text(s, str, 0), column, r->nfields == 0);
 	for (i = 0; i < r->nfields; i++) {
 		s = thoth_view_get(v, r->fields[i], &str);
-		cell(v, text(s, str, 0), COLUMN, i == r->nfields - 1);
+		cell(put_view, v, text(s, str, 0), column,
+		    i == r->nfields - 1);
 	}
 	thoth_view_put(v, "\n", 1);
 }
@@ -188,28 +224,21 @@ print_rows(const char *p, size_t len, size_t n, void *arg)
 	return (0);
 }
 
-/* A header cell, padded as cell() pads. */
-static void
-head_cell(const char *s, int width, int last)
-{
-	int n = 0;
-
-	for (; *s != '\0'; s++, n++)
-		putchar(iscntrl((unsigned char)*s) ? '?' :
-		    toupper((unsigned char)*s));
-	if (!last)
-		printf("%*s", width > n ? width - n + 1 : 1, "");
-}
-
 static void
 print_header(const struct report *r)
 {
 	int i;
 
-	printf("%-16s %-5s %-19s %-16s ", "NAME", "TYPE", "TIME", "NODE/CMD");
-	head_cell("TICKET", COLUMN, r->nfields == 0);
-	for (i = 0; i < r->nfields; i++)
-		head_cell(r->fields[i], COLUMN, i == r->nfields - 1);
+	printf("%-16s %-5s %-19s ", "NAME", "TYPE", "TIME");
+	cell(put_stdout, NULL, "NODE/CMD", column, 0);
+	cell(put_stdout, NULL, "TICKET", column, r->nfields == 0);
+	for (i = 0; i < r->nfields; i++) {
+		char *h = thoth_xstrdup(r->fields[i]), *p;
+		for (p = h; *p != '\0'; p++)
+			*p = (char)toupper((unsigned char)*p);
+		cell(put_stdout, NULL, h, column, i == r->nfields - 1);
+		free(h);
+	}
 	putchar('\n');
 }
 
@@ -272,10 +301,11 @@ main(int argc, char **argv)
 	struct thoth_count *count;
 	char **files = thoth_xmalloc(sizeof (char *) * (size_t)argc);
 	char **specs = thoth_xmalloc(sizeof (char *) * (size_t)argc);
-	int c, nfiles = 0, nspecs = 0, table = 0, failed;
+	int c, nfiles = 0, nspecs = 0, table = 0, width = 0, failed;
 
 	atexit(thoth_close_stdout);
-	while ((c = getopt(argc, argv, "f:Is:t")) != -1) {
+	thoth_help(argc, argv, usage_text);
+	while ((c = getopt(argc, argv, "f:Is:tw:")) != -1) {
 		switch (c) {
 		case 'f':
 			files[nfiles++] = optarg;
@@ -289,6 +319,9 @@ main(int argc, char **argv)
 		case 't':
 			table = 1;
 			break;
+		case 'w':
+			width = (int)thoth_opt_number(optarg, 1, 100000);
+			break;
 		default:
 			usage();
 		}
@@ -297,6 +330,11 @@ main(int argc, char **argv)
 	r.nfields = argc - optind;
 	if ((!table && r.nfields != 1) || (r.index && nfiles > 0))
 		usage();
+	if (width > 0) {	/* NODE/CMD, TICKET, the fields: blanks between */
+		fit = 1;
+		column = (width - FIXED - (r.nfields + 1)) / (r.nfields + 2);
+		column = column < 4 ? 4 : column;
+	}
 	if ((r.spec = thoth_spec_parse(nspecs, specs)) == NULL)
 		errx(THOTH_EXIT_FAIL, "%s", thoth_errbuf);
 	if (thoth_spec_wants_stdin(r.spec))

@@ -16,6 +16,9 @@ struct job {
 	thoth_lines_fn fn;
 	void *arg;
 	const struct thoth_report *rep;	/* or NULL: the lines themselves */
+	const char *const *fields;	/* values */
+	int nfields;
+	thoth_values_fn vfn;
 	const char *name;		/* the input being read */
 	int failed;
 };
@@ -282,4 +285,83 @@ thoth_count_records(const char *field, int argc, char **argv, json_t *counts)
 	thoth_count_end(t);
 	thoth_spec_free(all);
 	return (rv);
+}
+
+/*
+ * Values: a report whose rows are a few fields of each record, read by
+ * the workers, so that the thread that gets them parses no JSON.  A
+ * row holds, for each path, "-" when it is absent, else the length of
+ * its text, ':' and the text (thoth_view_get's), then '\n'.
+ */
+#define MAXVALUES	16
+
+static void
+values_view(struct thoth_view *v, void *arg)
+{
+	const struct job *job = arg;
+	const char *s;
+	char n[24];
+	int i, string;
+
+	for (i = 0; i < job->nfields; i++) {
+		if ((s = thoth_view_get(v, job->fields[i], &string)) == NULL) {
+			thoth_view_put(v, "-", 1);
+			continue;
+		}
+		thoth_view_put(v, n, (size_t)snprintf(n, sizeof (n), "%zu:",
+		    strlen(s)));
+		thoth_view_put(v, s, strlen(s));
+	}
+	thoth_view_put(v, "\n", 1);
+}
+
+/* The records of a chunk back from what values_view wrote. */
+static int
+values_lines(const char *lines, size_t len, size_t n, void *arg)
+{
+	struct job *job = arg;
+	const char *p = lines, *e = lines + len;
+	char *v[MAXVALUES], *end;
+	size_t k;
+	int i, rv;
+
+	for (; n > 0 && p < e; n--, p++) {	/* p++: the '\n' */
+		for (i = 0; i < job->nfields; i++) {
+			if (*p == '-') {
+				v[i] = NULL;
+				p++;
+				continue;
+			}
+			k = strtoul(p, &end, 10);
+			v[i] = thoth_xmalloc(k + 1);
+			memcpy(v[i], end + 1, k);
+			v[i][k] = '\0';
+			p = end + 1 + k;
+		}
+		rv = job->vfn(v, job->arg);
+		for (i = 0; i < job->nfields; i++)
+			free(v[i]);
+		if (rv < 0)
+			job->failed = 1;
+		if (rv == 1)
+			return (1);
+	}
+	return (0);
+}
+
+int
+thoth_values_records(const char *const *paths, int n, int argc, char **argv,
+    thoth_values_fn fn, void *arg)
+{
+	struct job job = { .fields = paths, .nfields = n, .vfn = fn,
+	    .arg = arg };
+	struct thoth_report rep = { values_view, &job, values_lines, &job };
+	struct thoth_spec *all = thoth_spec_parse(0, NULL);
+	int failed;
+
+	if (n > MAXVALUES)
+		abort();
+	failed = thoth_filter_report(all, argc, argv, &rep);
+	thoth_spec_free(all);
+	return (failed || job.failed);
 }
