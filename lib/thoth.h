@@ -133,6 +133,34 @@ typedef int (*thoth_values_fn)(char *const *v, void *arg);
 int thoth_values_records(const char *const *paths, int n, int argc,
     char **argv, thoth_values_fn fn, void *arg);
 
+struct thoth_index;
+/* scan/view.c: reports through the same loops.  fn sees each matching
+ * record as a view, in a worker thread; what it puts is that record's
+ * output, given to out in input order (n counts records). */
+struct thoth_view;
+typedef void (*thoth_view_fn)(struct thoth_view *v, void *arg);
+struct thoth_report {
+	thoth_view_fn fn;
+	void *arg;
+	thoth_lines_fn out;
+	void *oarg;
+};
+/* The value at path (thoth_json_path) as thoth_json_scalar's text, and
+ * whether it is a string; NULL if absent.  Valid until the next call. */
+const char *thoth_view_get(struct thoth_view *v, const char *path,
+    int *string);
+/* The same for a top-level field only (no look under "properties"). */
+const char *thoth_view_field(struct thoth_view *v, const char *key,
+    int *string);
+void thoth_view_put(struct thoth_view *v, const char *s, size_t len);
+int thoth_filter_report(const struct thoth_spec *spec, int argc,
+    char **argv, const struct thoth_report *rep);
+/* Counting as thoth_count_records does, through a report: begin fills
+ * rep; end adds what rep saw to counts. */
+struct thoth_count *thoth_count_begin(const char *field, json_t *counts,
+    struct thoth_report *rep);
+void thoth_count_end(struct thoth_count *c);
+
 /* store/store.c: the object store (DESIGN §2), local directory or S3. */
 struct thoth_store;
 /* url NULL means $THOTH_STORE, else the per-user default. */
@@ -202,6 +230,9 @@ int thoth_index_scan(struct thoth_index *ix, int64_t lo, int64_t hi,
  * (index/filter.c: base.ndjson.idx).  0 or -1. */
 int thoth_index_filter(struct thoth_index *ix, const struct thoth_spec *spec,
     thoth_lines_fn fn, void *arg);
+/* thoth_filter_report on the index. 0 or -1. */
+int thoth_index_report(struct thoth_index *ix, const struct thoth_spec *spec,
+    const struct thoth_report *rep);
 /* Replaces the index with every info.json in the store; edits appended
  * meanwhile survive.  Dump directories without info.json are skipped. */
 int thoth_index_rebuild(struct thoth_index *ix, struct thoth_store *st,

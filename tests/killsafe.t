@@ -44,12 +44,15 @@ gone() {
 # for distinct ARGS), made big by a sparse tail (hashing and metadata
 # read only its headers and notes, so it stays a valid core).
 bigcore() {	# bigcore FILE MB ARGS...
-	local core
+	local core n
 	rm -rf "$T/crash" && mkdir "$T/crash"
 	{ (cd "$T/crash" && ulimit -c unlimited && "$CORES/segv" "${@:3}") >/dev/null 2>&1; } 2>/dev/null
 	core=$(find "$T/crash" -maxdepth 1 -name 'core*' | head -n 1)
 	mv "$core" "$1"
-	truncate -s "$2M" "$1"
+	# Written zeros, not a hole: thoth-put copies only a dump's data, and
+	# the kills below must find copies under way.
+	n=$((($2 << 20) - $(stat -c %s "$1")))
+	[ "$n" -le 0 ] || head -c "$n" /dev/zero >>"$1"
 }
 
 # The index files of this store: directory store or the S3 cache.

@@ -95,7 +95,7 @@ expect "a line that does not parse is skipped" 1 '{
   "svc.startd": 1
 }' -- thoth-report cmd <"$T/broken"
 truth "and reported with its line" grep -q '^thoth-report: -:3: parse error' "$T/stderr"
-expect_err "no field" 1 '^usage: thoth-report \[-f file\]\.\.\. field$' \
+expect_err "no field" 1 '^usage: thoth-report \[-I \| -f file \.\.\.\] \[-s spec\]\.\.\. field$' \
     -- thoth-report </dev/null
 expect_err "two fields" 1 '^usage: thoth-report' -- thoth-report cmd type </dev/null
 expect_err "unknown option" 1 '^usage: thoth-report' -- thoth-report -x cmd </dev/null

@@ -175,6 +175,16 @@ for field in platform cmd triage.engineer stack properties ticket type; do
 	agree "sample: report $field" "${V_SAMPLE[@]}" -- file "$T/sample" thoth-report "$field"
 done
 
+# Reports with a spec (-s), in one process: the table and the counts
+# agree with the reference and with thoth-filter piped into thoth-report.
+for spec in cmd=node 'stack=*abort*' 'ticket=OS-1*' 'cmd=node limit=5' 'psargs=*flag-[12]'; do
+	agree "sample: report -t -s '$spec'" "${V_SAMPLE[@]}" -- file "$T/sample" thoth-report -t -s "$spec" platform stack
+	agree "sample: report -s '$spec' cmd" "${V_SAMPLE[@]}" -- file "$T/sample" thoth-report -s "$spec" cmd
+	same "sample: report -t -s '$spec' = filter | report -t" \
+	    "$(thoth-report -t -f "$T/sample" -s "$spec" platform stack | md5sum)" \
+	    "$(thoth-filter -f "$T/sample" "$spec" | thoth-report -t platform stack | md5sum)"
+done
+
 # --- The index: base sorted by time, a journal replacing some records,
 # adding others and ending in a torn line, a bad line in the base.
 export THOTH_INDEX=$T/index
@@ -200,10 +210,21 @@ sys.stdout.write('{"id":"torn')
 EOF
 ISPECS=("" cmd=node cmd=journal 'ticket=J-*' mtime=6h mtime=1d 'mtime=2d otime=1d'
     'mtime=1w cmd=journal' otime=3d limit=3 'mtime=6h limit=2' 'mtime=1h cmd=spaced')
+# Specs the literal prefilter (lib/scan/lit.c) reads: quoted and bare
+# needles, values that are also keys, numbers, objects, id prefixes,
+# several needles at once, next to blocks it may not pass over.
+ISPECS+=('stack=*abort*' 'cmd=svc*' 'psargs=*flag-1' properties.triage.engineer=bmc
+    'ticket=J-1*' 'stack=cmd' cmd=name 'time=1500000*' version=1 'properties={}'
+    'name=*0' type=crash 9 'cmd=node stack=*Abort()*' 'fmri=svc:/system/*'
+    'platform=*Z' 'cmd=node mtime=1d' 'stack=libc.so.6`abort+0xd3')
 V_INDEX=("" "THOTH_SCAN_CHUNK=5000 THOTH_SCAN_THREADS=3")
 for spec in "${ISPECS[@]}"; do
 	# shellcheck disable=SC2086
 	agree "index: '$spec'" "${V_INDEX[@]}" -- index - thoth-filter -I $spec
+done
+for spec in "" cmd=node 'ticket=J-*' 'mtime=1d limit=4' 'stack=*abort*'; do
+	agree "index: report -t -I -s '$spec'" "${V_INDEX[@]}" -- index - thoth-report -t -I -s "$spec" ticket
+	agree "index: report -I -s '$spec' cmd" "${V_INDEX[@]}" -- index - thoth-report -I -s "$spec" cmd
 done
 truth "index: a time range made the block summary" test -s "$THOTH_INDEX/base.ndjson.idx"
 for now in 1500010000 1500060000 1500400000; do
@@ -232,6 +253,44 @@ printf '%s\n' '{"id":"00000000000000000000000000000001","cmd":"node","time":1,"j
 for spec in "" cmd=node 'cmd=*' mtime=1d otime=1h limit=5 'mtime=1d limit=1'; do
 	# shellcheck disable=SC2086
 	agree "tricky index: '$spec'" "${V_ALL[@]}" -- index - env THOTH_INDEX="$T/tindex" thoth-filter -I $spec
+done
+
+# Tricky lines amid canonical ones: their blocks are read line by line
+# (a spaced "cmd": "node" holds no needle), the others prefiltered.
+mkdir -p "$T/mindex"
+{ head -3000 "$T/sample"; cat "$T/tricky"; echo; tail -n +3001 "$T/sample"; } >"$T/mindex/base.ndjson"
+for spec in cmd=node 'cmd=no*' 'stack=*abort*' 'properties.triage.engineer=bmc' 1 'cmd=*'; do
+	agree "mixed index: '$spec'" "${V_INDEX[@]}" -- index - env THOTH_INDEX="$T/mindex" thoth-filter -I "$spec"
+done
+
+# A summary that lies (the base changed in place, its size and mtime
+# kept): lines it calls canonical are read field by field, each checked,
+# so the reader never runs off a line; what it prints is then undefined.
+mkdir -p "$T/lie"
+head -3000 "$T/sample" >"$T/lie/base.ndjson"
+THOTH_INDEX=$T/lie thoth-filter -I cmd=node >/dev/null
+cp -p "$T/lie/base.ndjson" "$T/lie.orig"
+python3 - "$T/lie/base.ndjson" <<'EOF2'
+import sys
+with open(sys.argv[1], "r+b") as f:
+    b = bytearray(f.read())
+    for old, new in ((b',"pid":"', b'}"pid":"'), (b'"cmd":"', b'"cmd" "'), (b'","', b'"\x00,')):
+        b = b.replace(old, new)
+    f.seek(0)
+    f.write(bytes(b[:len(b)]))
+EOF2
+touch -r "$T/lie.orig" "$T/lie/base.ndjson"
+for spec in cmd=node 'stack=*abort*' properties.triage.engineer=bmc 'ticket=OS-1*' \
+    'cmd=node journal' 'stack=*abort* journal'; do
+	# with a journal, the ids of the base are looked up too
+	if [[ $spec == *journal ]]; then
+		spec=${spec% journal}
+		head -1 "$T/sample" >"$T/lie/journal.ndjson"
+	fi
+	THOTH_INDEX=$T/lie thoth-filter -I "$spec" >/dev/null 2>"$T/lie.err"
+	rc=$?
+	if [ "$rc" -le 1 ]; then pass "lying summary, '$spec': no crash (exit $rc)"
+	else fail "lying summary, '$spec': exit $rc" "$(head -5 "$T/lie.err")"; fi
 done
 
 # Compaction through the fast path writes the same base as the reference.

@@ -138,3 +138,48 @@ echo "{\"id\":\"$id1\"}" | thoth-set -s sweep yes >/dev/null
 same "stale temporaries of dead writers swept, others kept" \
     "$(find "$d" -mindepth 1 -maxdepth 1 -name '.*' -printf '%f\n' | sort | paste -sd' ')" ".core.three.part.$$ .core.two.part.999999997"
 rm -f "$d/.core.three.part.$$" "$d/.core.two.part.999999997"
+
+# --- sparse dumps keep their holes (SEEK_DATA/SEEK_HOLE), checked by du
+sparse_case() {	# sparse_case NAME FILE ID
+	local name=$1 src=$2 id=$3 dst
+	if [ "$(du -k "$src" | cut -f1)" -ge $(( $(stat -c %s "$src") / 2048 )) ]; then
+		skip "$name" "this filesystem made $src dense"
+		return
+	fi
+	printf '{"id":"%s","type":"core","file":"%s","size":1,"time":1}\n' \
+	    "$id" "$src" | thoth-put -q >/dev/null
+	dst=$(find "$THOTH_STORE/$id" -type f ! -name info.json)
+	if ! cmp -s "$src" "$dst"; then
+		fail "$name" "stored bytes differ from $src"
+	else
+		same "$name" "$(du -k "$dst" | cut -f1) $(stat -c %s "$dst")" \
+		    "$(du -k "$src" | cut -f1) $(stat -c %s "$src")"
+	fi
+}
+truncate -s 64M "$T/sparse"
+printf 'head' | dd of="$T/sparse" conv=notrunc status=none
+printf 'middle' | dd of="$T/sparse" bs=1M seek=20 conv=notrunc status=none
+truncate -s 96M "$T/sparse"		# and a hole at the end
+sparse_case "sparse file: same bytes, same du, holes kept" "$T/sparse" \
+    55555555555555555555555555555555
+if need_cores "sparse real core"; then
+	sparse_case "kernel-made core: same bytes, same du as the source" \
+	    "$CORES/core.abrt" 66666666666666666666666666666666
+fi
+
+# --- index -i: the index's ids read in place, only new dumps fetched
+export THOTH_STORE="$T/istore"
+for k in 1 2 3; do
+	printf 'core %s' "$k" >"$T/icore.$k"
+	rec "$k$k$k$k${id1:4}" "$T/icore.$k" "$k" "i$k" | thoth-put -q >/dev/null
+done
+expect_err "index -i: nothing new" 0 '^thoth-index: 0 new records$' -- thoth-index -iv
+mkdir "$THOTH_STORE/$id3"	# another host's upload, on a shared filesystem
+printf '{"id":"%s","type":"core","time":9,"cmd":"other"}\n' "$id3" >"$THOTH_STORE/$id3/info.json"
+# a journal line jansson must read (spaces): its id is known all the same
+printf '{"id": "1111%s", "type": "core", "time": 1, "cmd": "i1", "x": 1}\n' "${id1:4}" \
+    >>"$THOTH_STORE/index/journal.ndjson"
+expect_err "index -i: the one new dump" 0 '^thoth-index: 1 new records$' -- thoth-index -iv
+same "index -i: it is in the index, the others once" \
+    "$(thoth-filter -I | jq -r .cmd | sort | paste -sd' ')" "i1 i2 i3 other"
+expect_err "index -i again: nothing new" 0 '^thoth-index: 0 new records$' -- thoth-index -iv

@@ -53,7 +53,25 @@ same "ls SPEC FIELD" "$(thoth ls cmd=segv signal | head -n 1 | awk '{print $NF}'
 same "ls FIELD value" "$(thoth ls cmd=segv signal | tail -n 1 | awk '{print $NF}')" SIGSEGV
 same "ls mtime=1h has all" "$(thoth ls mtime=1h | tail -n +2 | wc -l)" 4
 same "ls otime=1h has none" "$(thoth ls otime=1h | tail -n +2 | wc -l)" 0
-expect_err "ls bad spec" 1 "^thoth-filter: " -- thoth ls mtime=6x
+expect_err "ls bad spec" 1 "^thoth-report: mtime=6x: bad age" -- thoth ls mtime=6x
+out=$(thoth ls 0123abc 2>"$T/err") && rc=0 || rc=$?
+same "ls unknown prefix: the header, no such dump, exit 2" "$rc $(wc -l <<<"$out") $(cat "$T/err")" \
+    "2 1 thoth-report: 0123abc: no such dump"
+# One thoth-report reads the index: the same as the two tools piped.
+lscase() {	# lscase "SPEC..." "FIELD..."
+	local sp fl
+	read -r -a sp <<<"$1"
+	read -r -a fl <<<"$2"
+	same "ls $1 $2 = thoth-filter -I | thoth-report -t" "$(thoth ls "${sp[@]}" "${fl[@]}")" \
+	    "$(thoth-filter -I "${sp[@]}" | thoth-report -t "${fl[@]}")"
+}
+lscase "" ""
+lscase cmd=segv signal
+lscase limit=2 pid
+lscase "type=core mtime=1h" "stack signal"
+same "report SPEC FIELD = thoth-filter -I | thoth-report" "$(thoth report type=core signal)" \
+    "$(thoth-filter -I type=core | thoth-report signal)"
+same "report \"\" FIELD counts every dump" "$(thoth report "" cmd | jq add)" 4
 
 # --- info, object
 same "info ID" "$(thoth info "$segv" | jq -r .id)" "$segv"

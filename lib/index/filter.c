@@ -27,6 +27,7 @@ struct ixjob {
 	char *ids;		/* the journal's ids, 32 bytes each, sorted */
 	thoth_lines_fn fn;
 	void *arg;
+	const struct thoth_report *rep;	/* or NULL: the lines */
 	char *name;		/* .../base.ndjson, for warnings */
 };
 
@@ -58,17 +59,13 @@ slow_line(struct ixjob *job, struct scan_out *out, const char *s, size_t len)
 {
 	json_t *rec = json_loadb(s, len, 0, NULL);
 	const char *id = thoth_record_id(rec);
-	char *text;
 
 	if (id == NULL)
 		scan_warn(out, "bad record skipped");
 	else if (!in_journal(job, id)) {
 		time_mark(job, out, index_rec_time(rec));
-		if (thoth_spec_match(job->spec, rec)) {
-			text = thoth_json_line(rec);
-			scan_put(out, text, strlen(text));
-			free(text);
-		}
+		if (thoth_spec_match(job->spec, rec))
+			scan_put_rec(job->rep, out, rec);
 	}
 	json_decref(rec);
 }
@@ -82,15 +79,28 @@ base_line(void *arg, void *wctx, struct scan_out *out, const char *s,
 	struct scan_val t;
 	const char *id;
 
-	if (scan_line(r, s, len) != 0 || (id = scan_id(r)) == NULL) {
+	if (out->trusted)	/* canonical, with an id: the summary says so */
+		scan_trust(r, s, len);
+	else if (scan_line(r, s, len) != 0) {
 		slow_line(job, out, s, len);
 		return;
 	}
-	if (in_journal(job, id))
+	if (!out->trusted || job->j.n > 0) {
+		if ((id = scan_id(r)) == NULL) {	/* or the summary lied */
+			slow_line(job, out, s, len);
+			return;
+		}
+		if (in_journal(job, id))
+			return;
+	}
+	if (job->j.n > 0)	/* only a journal needs the marks */
+		time_mark(job, out, scan_get(r, "time", 4, &t) &&
+		    t.type == SV_NUM ? scan_int(&t) : 0);
+	if (!scan_spec_match(job->spec, r))
 		return;
-	time_mark(job, out, scan_get(r, "time", 4, &t) && t.type == SV_NUM ?
-	    scan_int(&t) : 0);
-	if (scan_spec_match(job->spec, r))
+	if (job->rep != NULL)
+		scan_view_line(job->rep, out, r);
+	else
 		scan_put(out, s, len);
 }
 
@@ -108,6 +118,10 @@ journal_flush(struct ixjob *job, int64_t key)
 		rec = j->sorted[j->next++];
 		if (!thoth_spec_match(job->spec, rec))
 			continue;
+		if (job->rep != NULL) {
+			rv = scan_view_now(job->rep, rec);
+			continue;
+		}
 		text = thoth_json_line(rec);
 		line = thoth_xasprintf("%s\n", text);
 		rv = job->fn(line, strlen(line), 1, job->arg);
@@ -157,13 +171,15 @@ load_ids(struct ixjob *job)
 }
 
 /* The base, mapped, in segments (all of it, or what the time range
- * needs); 1 if stopped. */
+ * needs, with the spec's literals where the summary allows); 1 if
+ * stopped. */
 static int
 scan_base(struct thoth_index *ix, struct ixjob *job, FILE *base)
 {
 	static const struct scan_ops ops = { scan_rec_new, scan_rec_free, base_line,
 	    base_consume };
 	struct scan_seg whole, *segs = &whole;
+	struct scan_lit *lit;
 	size_t nsegs = 1;
 	struct stat sb;
 	int64_t lo, hi;
@@ -178,10 +194,12 @@ scan_base(struct thoth_index *ix, struct ixjob *job, FILE *base)
 		return (thoth_fail("%s: mmap: %s", job->name, strerror(errno)));
 	whole.start = whole.line0 = 0;
 	whole.end = (size_t)sb.st_size;
+	whole.lit = NULL;
+	lit = scan_lit_make(job->spec);
 	thoth_spec_time_range(job->spec, &lo, &hi);
-	if (lo != INT64_MIN || hi != INT64_MAX)
+	if (lo != INT64_MIN || hi != INT64_MAX || lit != NULL)
 		segs = index_sidecar_segments(ix, fileno(base), map,
-		    (size_t)sb.st_size, lo, hi, job->j.n > 0, &nsegs);
+		    (size_t)sb.st_size, lo, hi, lit, job->j.n > 0, &nsegs);
 	if (segs == NULL) {
 		segs = &whole;
 		nsegs = 1;
@@ -189,8 +207,40 @@ scan_base(struct thoth_index *ix, struct ixjob *job, FILE *base)
 	rv = scan_map(map, (size_t)sb.st_size, segs, nsegs, 1, &ops, job);
 	if (segs != &whole)
 		free(segs);
+	scan_lit_free(lit);
 	munmap(map, (size_t)sb.st_size);
 	return (rv);
+}
+
+static int
+index_run(struct thoth_index *ix, struct ixjob *job)
+{
+	struct scan_ref ref = { job->spec, job->fn, job->arg, job->rep };
+	FILE *base, *jfp;
+	int64_t lo, hi;
+	int rv = 0;
+
+	if (scan_reference()) {
+		thoth_spec_time_range(job->spec, &lo, &hi);
+		return (thoth_index_scan(ix, lo, hi, scan_ref_match, &ref));
+	}
+	if (index_open_pair(ix, &base, &jfp) != 0)
+		return (-1);
+	index_journal_load(jfp, &job->j);
+	load_ids(job);
+	job->name = thoth_xasprintf("%s/base.ndjson", thoth_index_dir(ix));
+	if (base != NULL)
+		rv = scan_base(ix, job, base);
+	if (rv == 0)
+		rv = journal_flush(job, INT64_MAX);
+	free(job->name);
+	free(job->ids);
+	index_journal_free(&job->j);
+	if (base != NULL)
+		fclose(base);
+	if (jfp != NULL)
+		fclose(jfp);
+	return (rv < 0 ? -1 : 0);
 }
 
 int
@@ -198,30 +248,16 @@ thoth_index_filter(struct thoth_index *ix, const struct thoth_spec *spec,
     thoth_lines_fn fn, void *arg)
 {
 	struct ixjob job = { .spec = spec, .fn = fn, .arg = arg };
-	struct scan_ref ref = { spec, fn, arg };
-	FILE *base, *jfp;
-	int64_t lo, hi;
-	int rv = 0;
 
-	if (scan_reference()) {
-		thoth_spec_time_range(spec, &lo, &hi);
-		return (thoth_index_scan(ix, lo, hi, scan_ref_match, &ref));
-	}
-	if (index_open_pair(ix, &base, &jfp) != 0)
-		return (-1);
-	index_journal_load(jfp, &job.j);
-	load_ids(&job);
-	job.name = thoth_xasprintf("%s/base.ndjson", thoth_index_dir(ix));
-	if (base != NULL)
-		rv = scan_base(ix, &job, base);
-	if (rv == 0)
-		rv = journal_flush(&job, INT64_MAX);
-	free(job.name);
-	free(job.ids);
-	index_journal_free(&job.j);
-	if (base != NULL)
-		fclose(base);
-	if (jfp != NULL)
-		fclose(jfp);
-	return (rv < 0 ? -1 : 0);
+	return (index_run(ix, &job));
+}
+
+int
+thoth_index_report(struct thoth_index *ix, const struct thoth_spec *spec,
+    const struct thoth_report *rep)
+{
+	struct ixjob job = { .spec = spec, .fn = rep->out, .arg = rep->oarg,
+	    .rep = rep };
+
+	return (index_run(ix, &job));
 }

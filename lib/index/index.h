@@ -50,11 +50,12 @@ json_int_t index_rec_time(const json_t *rec);
 /* sidecar.c: base.ndjson.idx, base.ndjson summed up by blocks.
  * The segments of the base (fd, mapped) that may hold records matching
  * a time range [lo, hi) on "uploaded", or NULL if all must be read;
- * journal: the journal is not empty.  Made and saved when missing or
- * stale. */
+ * those whose lines are all canonical carry lit (may be NULL), the
+ * spec's literals; journal: the journal is not empty.  Made and saved
+ * when missing or stale. */
 struct scan_seg *index_sidecar_segments(struct thoth_index *ix, int fd,
-    const char *map, size_t size, int64_t lo, int64_t hi, int journal,
-    size_t *nsegs);
+    const char *map, size_t size, int64_t lo, int64_t hi,
+    const struct scan_lit *lit, int journal, size_t *nsegs);
 /* Remakes it for the current base, after a rewrite.  0 or -1. */
 int index_sidecar_build(struct thoth_index *ix);
 

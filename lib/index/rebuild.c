@@ -245,17 +245,29 @@ out:
 
 /* ---- update: only the dumps the index does not have yet */
 
+/* The id of each record of the index, read in place (the scanner's
+ * report), not parsed into an object. */
+static void
+put_id(struct thoth_view *v, void *arg)
+{
+	int string;
+	const char *id = thoth_view_field(v, "id", &string);
+
+	(void)arg;
+	if (id != NULL && string && thoth_is_id(id))
+		thoth_view_put(v, id, THOTH_ID_LEN);
+}
+
 static int
-note_id(json_t *rec, const struct thoth_where *w, void *arg)
+got_ids(const char *p, size_t len, size_t n, void *arg)
 {
 	struct rebuild *rb = arg;
-	const char *id = thoth_record_id(rec);
 
-	(void)w;
-	if (id != NULL) {
+	(void)n;
+	for (; len >= THOTH_ID_LEN; p += THOTH_ID_LEN, len -= THOTH_ID_LEN) {
 		rb->known = grow(rb->known, &rb->knowncap, rb->nknown,
 		    THOTH_ID_LEN);
-		memcpy(rb->known[rb->nknown++], id, THOTH_ID_LEN);
+		memcpy(rb->known[rb->nknown++], p, THOTH_ID_LEN);
 	}
 	return (0);
 }
@@ -263,8 +275,11 @@ note_id(json_t *rec, const struct thoth_where *w, void *arg)
 static int
 know_index(struct thoth_index *ix, struct rebuild *rb)
 {
-	int rv = thoth_index_scan(ix, INT64_MIN, INT64_MAX, note_id, rb);
+	struct thoth_spec *all = thoth_spec_parse(0, NULL);
+	struct thoth_report rep = { put_id, NULL, got_ids, rb };
+	int rv = thoth_index_report(ix, all, &rep);
 
+	thoth_spec_free(all);
 	qsort(rb->known, rb->nknown, THOTH_ID_LEN, by_id);
 	return (rv);
 }

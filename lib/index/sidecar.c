@@ -5,7 +5,9 @@
  * A block holds the lines starting in 64 KiB of the base; its entry
  * gives the offset and number of its first line, the least and greatest
  * time a spec's mtime/otime compares ("uploaded", else "time"), and
- * whether some line is a bad record (which the scan must still report).
+ * whether some line is a bad record (which the scan must still report)
+ * or not canonical (so the literal prefilter, scan/lit.c, may pass over
+ * the lines of the others without reading them).
  * Every 256 blocks are summed up again, so that a range looks at a few
  * hundred entries and the blocks of those that may hold some of it.
  * The header names the base it describes (device, inode, size, mtime):
@@ -26,11 +28,11 @@
 
 #include "index/index.h"
 
-#define MAGIC	"THOTHIX2"
+#define MAGIC	"THOTHIX3"
 #define BLOCK	(64 << 10)
 #define SUPER	256	/* blocks per entry of the second level */
 
-enum { B_BAD = 1, B_TIMED = 2 };
+enum { B_BAD = 1, B_TIMED = 2, B_SLOW = 4 };	/* SLOW: not canonical */
 
 struct head {
 	char magic[8];
@@ -95,6 +97,7 @@ info_line(void *arg, void *wctx, struct scan_out *out, const char *s,
 
 	if (scan_line(r, s, len) != 0 || scan_id(r) == NULL) {
 		slow_info(s, len, &li);
+		li.flags |= B_SLOW;
 	} else {
 		if (scan_get(r, "time", 4, &v) && v.type == SV_NUM)
 			li.key = scan_int(&v);
@@ -191,7 +194,7 @@ build(struct summary *sum, const char *map, size_t size)
 {
 	static const struct scan_ops ops = { scan_rec_new, scan_rec_free, info_line,
 	    info_consume };
-	struct scan_seg whole = { 0, size, 0 };
+	struct scan_seg whole = { 0, size, 0, NULL };
 
 	sum->map = map;
 	sum->h.sorted = 1;
@@ -315,34 +318,43 @@ out:
 	return (rv);
 }
 
-/* Can no line of b hold a record that the scan must show? */
+/* Can no line of b hold a record that the scan must show?  Without a
+ * time range, any can. */
 static int
 skippable(const struct block *b, int64_t lo, int64_t hi)
 {
+	if (lo == INT64_MIN && hi == INT64_MAX)
+		return (0);
 	return (!(b->flags & B_BAD) && (!(b->flags & B_TIMED) ||
 	    b->max < lo || b->min >= hi));
 }
 
-/* Adds block i to the segments, merging it with the last one. */
+/* Adds block i to the segments, merging it with the last one when both
+ * are read the same way: with the literals lit only where every line is
+ * canonical. */
 static void
 add_block(const struct summary *sum, size_t i, size_t size,
-    struct scan_seg *segs, size_t *n)
+    struct scan_seg *segs, size_t *n, const struct scan_lit *lit)
 {
 	const struct block *b = &sum->b[i];
 	size_t end = i + 1 < sum->h.nblocks ? sum->b[i + 1].off : size;
 
-	if (*n > 0 && segs[*n - 1].end == b->off) {
+	if (b->flags & (B_BAD | B_SLOW))
+		lit = NULL;
+	if (*n > 0 && segs[*n - 1].end == b->off && segs[*n - 1].lit == lit) {
 		segs[*n - 1].end = end;
 		return;
 	}
 	segs[*n].start = b->off;
 	segs[*n].end = end;
+	segs[*n].lit = lit;
 	segs[(*n)++].line0 = b->line0;
 }
 
 struct scan_seg *
 index_sidecar_segments(struct thoth_index *ix, int fd, const char *map,
-    size_t size, int64_t lo, int64_t hi, int journal, size_t *nsegs)
+    size_t size, int64_t lo, int64_t hi, const struct scan_lit *lit,
+    int journal, size_t *nsegs)
 {
 	struct summary sum;
 	struct scan_seg *segs = NULL;
@@ -360,7 +372,7 @@ index_sidecar_segments(struct thoth_index *ix, int fd, const char *map,
 		for (i = k * SUPER; i < (k + 1) * SUPER && i < sum.h.nblocks;
 		    i++)
 			if (!skippable(&sum.b[i], lo, hi))
-				add_block(&sum, i, size, segs, &n);
+				add_block(&sum, i, size, segs, &n, lit);
 	}
 	summary_free(&sum);
 	*nsegs = n;

@@ -1,7 +1,7 @@
 /*
  * filter.c - the record loops of thoth-filter and thoth-report on
- * files: canonical lines are matched (or counted) in place, any other
- * line goes through jansson exactly as in record.c.
+ * files: canonical lines are matched (and shown to a report) in place,
+ * any other line goes through jansson exactly as in record.c.
  */
 #include <err.h>
 #include <fcntl.h>
@@ -12,11 +12,10 @@
 #include "scan/scan.h"
 
 struct job {
-	const struct thoth_spec *spec;	/* filter */
+	const struct thoth_spec *spec;
 	thoth_lines_fn fn;
 	void *arg;
-	const char *field;		/* count */
-	json_t *counts;
+	const struct thoth_report *rep;	/* or NULL: the lines themselves */
 	const char *const *fields;	/* values */
 	int nfields;
 	thoth_values_fn vfn;
@@ -54,20 +53,20 @@ filter_line(void *arg, void *wctx, struct scan_out *out, const char *s,
 {
 	struct job *job = arg;
 	json_t *rec;
-	char *text;
 
 	if (scan_line(wctx, s, len) == 0) {
-		if (scan_spec_match(job->spec, wctx))
+		if (!scan_spec_match(job->spec, wctx))
+			return;
+		if (job->rep != NULL)
+			scan_view_line(job->rep, out, wctx);
+		else
 			scan_put(out, s, len);
 		return;
 	}
 	if ((rec = slow_record(out, s, len)) == NULL)
 		return;
-	if (thoth_spec_match(job->spec, rec)) {
-		text = thoth_json_line(rec);
-		scan_put(out, text, strlen(text));
-		free(text);
-	}
+	if (thoth_spec_match(job->spec, rec))
+		scan_put_rec(job->rep, out, rec);
 	json_decref(rec);
 }
 
@@ -109,24 +108,42 @@ each_file(struct job *job, int argc, char **argv,
 	return (0);
 }
 
+static int
+filter(struct job *job, int argc, char **argv)
+{
+	static const struct scan_ops ops = { scan_rec_new, scan_rec_free,
+	    filter_line, deliver };
+	struct scan_ref ref = { job->spec, job->fn, job->arg, job->rep };
+
+	if (scan_reference())
+		return (thoth_records(argc, argv, scan_ref_match, &ref));
+	each_file(job, argc, argv, &ops);
+	return (job->failed);
+}
+
 int
 thoth_filter_records(const struct thoth_spec *spec, int argc, char **argv,
     thoth_lines_fn fn, void *arg)
 {
-	static const struct scan_ops ops = { scan_rec_new, scan_rec_free, filter_line,
-	    deliver };
-	struct scan_ref ref = { spec, fn, arg };
 	struct job job = { .spec = spec, .fn = fn, .arg = arg };
 
-	if (scan_reference())
-		return (thoth_records(argc, argv, scan_ref_match, &ref));
-	each_file(&job, argc, argv, &ops);
-	return (job.failed);
+	return (filter(&job, argc, argv));
+}
+
+int
+thoth_filter_report(const struct thoth_spec *spec, int argc, char **argv,
+    const struct thoth_report *rep)
+{
+	struct job job = { .spec = spec, .fn = rep->out, .arg = rep->oarg,
+	    .rep = rep };
+
+	return (filter(&job, argc, argv));
 }
 
 /*
- * Counting: each worker keeps its own table of value -> count, merged
- * into the JSON object when the workers are done.
+ * Counting: each record's value is its output, ended by a NUL (no value
+ * holds one: jansson refuses \u0000); the main thread counts them in a
+ * table of value -> count, added to the JSON object at the end.
  */
 struct entry {
 	char *key;		/* NUL-terminated */
@@ -135,12 +152,11 @@ struct entry {
 	json_int_t n;
 };
 
-struct table {
-	struct scan_rec rec;
+struct thoth_count {
+	const char *field;
+	json_t *counts;
 	struct entry *e;
 	size_t cap, n;
-	char *buf;		/* a string value, unescaped */
-	size_t bufcap;
 };
 
 static uint64_t
@@ -154,7 +170,7 @@ hash(const char *s, size_t n)
 }
 
 static void
-rehash(struct table *t)
+rehash(struct thoth_count *t)
 {
 	struct entry *old = t->e;
 	size_t oldcap = t->cap, i, j;
@@ -174,7 +190,7 @@ rehash(struct table *t)
 }
 
 static void
-count(struct table *t, const char *key, size_t len)
+count(struct thoth_count *t, const char *key, size_t len)
 {
 	uint64_t h = hash(key, len);
 	size_t j;
@@ -198,212 +214,108 @@ count(struct table *t, const char *key, size_t len)
 	t->n++;
 }
 
-static void *
-new_table(void *arg)
+static void
+count_view(struct thoth_view *v, void *arg)
 {
-	struct table *t = thoth_xmalloc(sizeof (*t));
+	const struct thoth_count *t = arg;
+	int string;
+	const char *s = thoth_view_get(v, t->field, &string);
 
-	(void)arg;
+	if (s == NULL)
+		s = "undefined";
+	thoth_view_put(v, s, strlen(s) + 1);
+}
+
+static int
+count_values(const char *p, size_t len, size_t n, void *arg)
+{
+	const char *end = p + len, *nul;
+
+	(void)n;
+	for (; p < end; p = nul + 1) {
+		nul = memchr(p, '\0', (size_t)(end - p));
+		count(arg, p, (size_t)(nul - p));
+	}
+	return (0);
+}
+
+struct thoth_count *
+thoth_count_begin(const char *field, json_t *counts, struct thoth_report *rep)
+{
+	struct thoth_count *t = thoth_xmalloc(sizeof (*t));
+
 	memset(t, 0, sizeof (*t));
+	t->field = field;
+	t->counts = counts;
+	rep->fn = count_view;
+	rep->arg = t;
+	rep->out = count_values;
+	rep->oarg = t;
 	return (t);
 }
 
-static void
-merge_table(void *arg, void *wctx)
+void
+thoth_count_end(struct thoth_count *t)
 {
-	struct job *job = arg;
-	struct table *t = wctx;
 	json_t *n;
 	size_t i;
 
 	for (i = 0; i < t->cap; i++) {
 		if (t->e[i].key == NULL)
 			continue;
-		if ((n = json_object_get(job->counts, t->e[i].key)) != NULL)
+		if ((n = json_object_get(t->counts, t->e[i].key)) != NULL)
 			json_integer_set(n, json_integer_value(n) + t->e[i].n);
 		else
-			json_object_set_new(job->counts, t->e[i].key,
+			json_object_set_new(t->counts, t->e[i].key,
 			    json_integer(t->e[i].n));
 		free(t->e[i].key);
 	}
 	free(t->e);
-	free(t->buf);
 	free(t);
-}
-
-static void
-count_line(void *arg, void *wctx, struct scan_out *out, const char *s,
-    size_t len)
-{
-	struct job *job = arg;
-	struct table *t = wctx;
-	struct scan_val v;
-	json_t *rec;
-	char *key;
-
-	if (scan_line(&t->rec, s, len) == 0) {
-		if (!scan_path(&t->rec, job->field, &v))
-			count(t, "undefined", 9);
-		else if (v.type != SV_STR)
-			count(t, v.p, v.len);
-		else {
-			if (v.len > t->bufcap) {
-				free(t->buf);
-				t->buf = thoth_xmalloc(t->bufcap = v.len);
-			}
-			count(t, t->buf, (size_t)scan_str(&v, t->buf, t->bufcap));
-		}
-		return;
-	}
-	if ((rec = slow_record(out, s, len)) == NULL)
-		return;
-	const json_t *found = thoth_json_path(rec, job->field);
-	key = found != NULL ? thoth_json_scalar(found) :
-	    thoth_xstrdup("undefined");
-	count(t, key, strlen(key));
-	free(key);
-	json_decref(rec);
-}
-
-static int
-warn_only(void *arg, struct scan_out *out, size_t line0)
-{
-	struct job *job = arg;
-
-	return (scan_deliver(out, job->name, line0, NULL, NULL, &job->failed));
-}
-
-static int
-ref_count(json_t *rec, const struct thoth_where *where, void *arg)
-{
-	struct job *job = arg;
-	const json_t *v = thoth_json_path(rec, job->field);
-	char *key = v != NULL ? thoth_json_scalar(v) : thoth_xstrdup("undefined");
-	json_t *n = json_object_get(job->counts, key);
-
-	(void)where;
-	if (n != NULL)
-		json_integer_set(n, json_integer_value(n) + 1);
-	else
-		json_object_set_new(job->counts, key, json_integer(1));
-	free(key);
-	return (0);
 }
 
 int
 thoth_count_records(const char *field, int argc, char **argv, json_t *counts)
 {
-	static const struct scan_ops ops = { new_table, merge_table,
-	    count_line, warn_only };
-	struct job job = { .field = field, .counts = counts };
+	struct thoth_spec *all = thoth_spec_parse(0, NULL);
+	struct thoth_report rep;
+	struct thoth_count *t = thoth_count_begin(field, counts, &rep);
+	int rv = thoth_filter_report(all, argc, argv, &rep);
 
-	if (scan_reference())
-		return (thoth_records(argc, argv, ref_count, &job));
-	each_file(&job, argc, argv, &ops);
-	return (job.failed);
+	thoth_count_end(t);
+	thoth_spec_free(all);
+	return (rv);
 }
 
 /*
- * Values: workers read a few fields of each record, so that the thread
- * that gets them parses no JSON.  A worker writes, for each path, "-"
- * when it is absent, else the length of its text, ':' and the text (a
- * string unescaped, anything else its compact JSON), then '\n'.
+ * Values: a report whose rows are a few fields of each record, read by
+ * the workers, so that the thread that gets them parses no JSON.  A
+ * row holds, for each path, "-" when it is absent, else the length of
+ * its text, ':' and the text (thoth_view_get's), then '\n'.
  */
 #define MAXVALUES	16
 
-struct vctx {			/* a worker's */
-	struct scan_rec rec;
-	char *buf;
-	size_t cap;
-};
-
-static void *
-vctx_new(void *arg)
-{
-	struct vctx *c = thoth_xmalloc(sizeof (*c));
-
-	(void)arg;
-	c->buf = NULL;
-	c->cap = 0;
-	return (c);
-}
-
 static void
-vctx_free(void *arg, void *wctx)
+values_view(struct thoth_view *v, void *arg)
 {
-	struct vctx *c = wctx;
-
-	(void)arg;
-	free(c->buf);
-	free(c);
-}
-
-static void
-put_value(struct scan_out *out, const char *s, size_t len)
-{
+	const struct job *job = arg;
+	const char *s;
 	char n[24];
+	int i, string;
 
-	scan_bytes(out, n, (size_t)snprintf(n, sizeof (n), "%zu:", len));
-	scan_bytes(out, s, len);
-}
-
-/* The values of a record jansson read: v[i] NULL when absent, else
- * malloc'd. */
-static void
-slow_values(const struct job *job, const json_t *rec, char **v)
-{
-	const json_t *f;
-	int i;
-
-	for (i = 0; i < job->nfields; i++)
-		v[i] = (f = thoth_json_path(rec, job->fields[i])) != NULL ?
-		    thoth_json_scalar(f) : NULL;
-}
-
-static void
-values_line(void *arg, void *wctx, struct scan_out *out, const char *s,
-    size_t len)
-{
-	struct job *job = arg;
-	struct vctx *c = wctx;
-	struct scan_val v;
-	char *sv[MAXVALUES];
-	json_t *rec;
-	int i;
-
-	if (scan_line(&c->rec, s, len) == 0) {
-		for (i = 0; i < job->nfields; i++) {
-			if (!scan_path(&c->rec, job->fields[i], &v))
-				scan_bytes(out, "-", 1);
-			else if (v.type != SV_STR)
-				put_value(out, v.p, v.len);
-			else {
-				if (v.len > c->cap)
-					c->buf = realloc(c->buf, c->cap = v.len);
-				if (c->buf == NULL)
-					abort();
-				put_value(out, c->buf,
-				    (size_t)scan_str(&v, c->buf, c->cap));
-			}
-		}
-		scan_put(out, "", 0);
-		return;
-	}
-	if ((rec = slow_record(out, s, len)) == NULL)
-		return;
-	slow_values(job, rec, sv);
 	for (i = 0; i < job->nfields; i++) {
-		if (sv[i] == NULL)
-			scan_bytes(out, "-", 1);
-		else
-			put_value(out, sv[i], strlen(sv[i]));
-		free(sv[i]);
+		if ((s = thoth_view_get(v, job->fields[i], &string)) == NULL) {
+			thoth_view_put(v, "-", 1);
+			continue;
+		}
+		thoth_view_put(v, n, (size_t)snprintf(n, sizeof (n), "%zu:",
+		    strlen(s)));
+		thoth_view_put(v, s, strlen(s));
 	}
-	scan_put(out, "", 0);
-	json_decref(rec);
+	thoth_view_put(v, "\n", 1);
 }
 
-/* The records of a chunk back from what values_line wrote. */
+/* The records of a chunk back from what values_view wrote. */
 static int
 values_lines(const char *lines, size_t len, size_t n, void *arg)
 {
@@ -437,44 +349,19 @@ values_lines(const char *lines, size_t len, size_t n, void *arg)
 	return (0);
 }
 
-static int
-values_deliver(void *arg, struct scan_out *out, size_t line0)
-{
-	struct job *job = arg;
-
-	return (scan_deliver(out, job->name, line0, values_lines, job,
-	    &job->failed));
-}
-
-/* THOTH_SCAN=jansson: the same values from whole records. */
-static int
-ref_values(json_t *rec, const struct thoth_where *where, void *arg)
-{
-	struct job *job = arg;
-	char *v[MAXVALUES];
-	int i, rv;
-
-	(void)where;
-	slow_values(job, rec, v);
-	rv = job->vfn(v, job->arg);
-	for (i = 0; i < job->nfields; i++)
-		free(v[i]);
-	return (rv);
-}
-
 int
 thoth_values_records(const char *const *paths, int n, int argc, char **argv,
     thoth_values_fn fn, void *arg)
 {
-	static const struct scan_ops ops = { vctx_new, vctx_free,
-	    values_line, values_deliver };
 	struct job job = { .fields = paths, .nfields = n, .vfn = fn,
 	    .arg = arg };
+	struct thoth_report rep = { values_view, &job, values_lines, &job };
+	struct thoth_spec *all = thoth_spec_parse(0, NULL);
+	int failed;
 
 	if (n > MAXVALUES)
 		abort();
-	if (scan_reference())
-		return (thoth_records(argc, argv, ref_values, &job));
-	each_file(&job, argc, argv, &ops);
-	return (job.failed);
+	failed = thoth_filter_report(all, argc, argv, &rep);
+	thoth_spec_free(all);
+	return (failed || job.failed);
 }

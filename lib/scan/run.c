@@ -35,6 +35,7 @@ struct chunk {
 	size_t seg;		/* start of the segment: a line start */
 	size_t line0;		/* lines before the segment, or -1 */
 	int torn, mapped, state;
+	const struct scan_lit *lit;	/* the segment's prefilter */
 	char *own;		/* stream buffer */
 	size_t owncap;
 	struct scan_out out;
@@ -93,6 +94,8 @@ scan_ref_match(json_t *rec, const struct thoth_where *where, void *arg)
 	(void)where;
 	if (!thoth_spec_match(r->spec, rec))
 		return (0);
+	if (r->rep != NULL)
+		return (scan_view_now(r->rep, rec));
 	text = thoth_json_line(rec);
 	line = thoth_xasprintf("%s\n", text);
 	rv = r->fn(line, strlen(line), 1, r->arg);
@@ -206,6 +209,36 @@ scan_deliver(const struct scan_out *out, const char *name, size_t line0,
 	return (0);
 }
 
+/*
+ * The lines from p that the chunk owns and that hold its literals: the
+ * search stops at the end of the line that straddles the chunk's end,
+ * and lines are not counted (a segment with literals has no line to
+ * warn about; the next segment says where it starts).
+ */
+static void
+run_lit(struct engine *en, void *wctx, struct chunk *c, size_t p)
+{
+	const char *base = c->base, *nl, *hit, *lim;
+	size_t start, end;
+
+	nl = memchr(base + c->b - 1, '\n', c->size - (c->b - 1));
+	lim = nl != NULL ? nl : base + c->size;
+	while (p < c->b && (hit = scan_lit_find(c->lit, base + p, lim)) !=
+	    NULL) {
+		nl = memrchr(base + p, '\n', (size_t)(hit - (base + p)));
+		if ((start = nl != NULL ? (size_t)(nl - base) + 1 : p) >= c->b)
+			break;
+		nl = memchr(hit, '\n', (size_t)(base + c->size - hit));
+		if (nl == NULL && c->torn)
+			break;
+		end = nl != NULL ? (size_t)(nl - base) : c->size;
+		if (scan_lit_line(c->lit, base + start, end - start))
+			en->ops->line(en->arg, wctx, &c->out, base + start,
+			    end - start);
+		p = end + 1;
+	}
+}
+
 /* The lines a chunk owns, one by one to ops->line. */
 static void
 run_chunk(struct engine *en, void *wctx, struct chunk *c)
@@ -214,9 +247,14 @@ run_chunk(struct engine *en, void *wctx, struct chunk *c)
 	size_t p = c->a, end;
 
 	out_reset(&c->out);
+	c->out.trusted = c->lit != NULL;
 	if (p != c->seg && base[p - 1] != '\n') {
 		nl = memchr(base + p, '\n', c->size - p);
 		p = nl != NULL ? (size_t)(nl - base) + 1 : c->size;
+	}
+	if (c->lit != NULL) {
+		run_lit(en, wctx, c, p);
+		return;
 	}
 	while (p < c->b) {
 		nl = memchr(base + p, '\n', c->size - p);
@@ -446,6 +484,7 @@ fill_map(struct engine *en, struct chunk *c, void *arg)
 	c->size = m->size;
 	c->mapped = 1;
 	c->torn = m->torn;
+	c->lit = s->lit;
 	c->seg = s->start;
 	c->line0 = m->next == s->start ? s->line0 : (size_t)-1;
 	c->a = m->next;
@@ -527,6 +566,7 @@ fill_stream(struct engine *en, struct chunk *c, void *arg)
 	c->size = c->b = cut;
 	c->a = c->seg = 0;
 	c->mapped = c->torn = 0;
+	c->lit = NULL;
 	c->line0 = (size_t)-1;
 	return (1);
 }
@@ -552,6 +592,7 @@ scan_fd(int fd, const struct scan_ops *ops, void *arg)
 			seg.start = (size_t)off;
 			seg.end = (size_t)sb.st_size;
 			seg.line0 = 0;
+			seg.lit = NULL;
 			rv = scan_map(map, seg.end, &seg, 1, 0, ops, arg);
 			munmap(map, seg.end);
 			(void) lseek(fd, sb.st_size, SEEK_SET);

@@ -37,10 +37,15 @@ struct scan_rec {
 	int n;
 	struct scan_val key[SCAN_MAXKEYS];	/* contents, without quotes */
 	struct scan_val val[SCAN_MAXKEYS];
+	const char *rest;	/* trusted: the fields not read yet, or NULL */
 };
 
 /* 0 if line is canonical (r then describes it), -1 if jansson must decide. */
 int scan_line(struct scan_rec *r, const char *line, size_t len);
+/* A line known to be canonical (the index's block summary checked it):
+ * nothing is checked again, and fields are read only as far as the
+ * first one asked for. */
+void scan_trust(struct scan_rec *r, const char *line, size_t len);
 /* The top-level field key (n bytes): 1 found, 0 absent. */
 int scan_get(const struct scan_rec *r, const char *key, size_t n,
     struct scan_val *v);
@@ -77,6 +82,7 @@ struct scan_out {		/* what a worker made of one chunk */
 	size_t nev, evcap;
 	size_t nlines;		/* input lines so far (the current one's number) */
 	int64_t runmax;		/* for SCAN_TIME events (index/filter.c) */
+	int trusted;		/* the lines are known canonical (scan_seg.lit) */
 };
 
 struct scan_ops {
@@ -95,6 +101,9 @@ struct scan_ops {
 struct scan_seg {		/* lines starting in [start, end) */
 	size_t start, end;
 	size_t line0;		/* lines before start */
+	/* Non-NULL: every line here is canonical, and only those holding
+	 * these literals can matter (lines are then not counted). */
+	const struct scan_lit *lit;
 };
 
 /* Reads fd (any file; regular files are mapped) from its offset.  Returns
@@ -118,13 +127,38 @@ int scan_reference(void);	/* THOTH_SCAN=jansson: the slow path */
 /* A worker's scan_rec, for scan_ops.wnew and wfree. */
 void *scan_rec_new(void *arg);
 void scan_rec_free(void *arg, void *wctx);
-/* The reference path: matching records (jansson) as canonical lines. */
+/* The reference path: matching records (jansson) as canonical lines,
+ * or to the report. */
 struct scan_ref {
 	const struct thoth_spec *spec;
 	thoth_lines_fn fn;
 	void *arg;
+	const struct thoth_report *rep;	/* or NULL */
 };
 int scan_ref_match(json_t *rec, const struct thoth_where *where, void *arg);
+
+/* scan/lit.c: the literal prefilter, bytes every canonical line a spec
+ * matches holds.  make: NULL when the spec gives none. */
+struct scan_lit;
+struct scan_lit *scan_lit_make(const struct thoth_spec *spec);
+void scan_lit_free(struct scan_lit *lit);
+/* The first place in [p, e) that may be in such a line, or NULL. */
+const char *scan_lit_find(const struct scan_lit *lit, const char *p,
+    const char *e);
+/* Does the line s (len bytes) hold all of them? */
+int scan_lit_line(const struct scan_lit *lit, const char *s, size_t len);
+
+/* scan/view.c: a matching record to a report's function (the worker's
+ * output), from a canonical line or a record; _now: in the main thread,
+ * straight to the report's output (1 if it said stop). */
+void scan_view_line(const struct thoth_report *rep, struct scan_out *out,
+    const struct scan_rec *r);
+void scan_view_json(const struct thoth_report *rep, struct scan_out *out,
+    const json_t *rec);
+int scan_view_now(const struct thoth_report *rep, const json_t *rec);
+/* A matching jansson record: to rep, or (rep NULL) as its line. */
+void scan_put_rec(const struct thoth_report *rep, struct scan_out *out,
+    const json_t *rec);
 
 /* scan/spec.c: spec matching on canonical lines (1, 0, -1 undecided). */
 int scan_spec_match(const struct thoth_spec *spec, const struct scan_rec *r);

@@ -83,32 +83,108 @@ dir_put(struct thoth_store *st, const char *key, const void *buf, size_t len)
 	return (rv);
 }
 
-/* Copies in 1 MB chunks (page cache friendly), then fsync and rename. */
-static int
-copy_fd(int in, int out, const char *what, thoth_progress_fn progress,
-    void *arg, uint64_t total)
-{
-	static char buf[1 << 20];
-	uint64_t done = 0;
-	ssize_t n;
+#define STEP	(8 << 20)	/* bytes between progress reports */
 
-	while ((n = read(in, buf, sizeof (buf))) != 0) {
-		if (n < 0) {
+struct copy {
+	int in, out, kernel;	/* kernel: copy_file_range still works */
+	const char *what;
+	thoth_progress_fn progress;
+	void *arg;
+	uint64_t done, total;
+};
+
+/* pwrite(2) of all n bytes at off. */
+static int
+write_at(struct copy *cp, const char *buf, size_t n, off_t off)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		if ((w = pwrite(cp->out, buf, n, off)) < 0) {
 			if (errno == EINTR)
 				continue;
-			return (thoth_fail("%s: read: %s", what, strerror(errno)));
+			return (thoth_fail("%s: write: %s", cp->what,
+			    strerror(errno)));
 		}
-		for (ssize_t off = 0; off < n; ) {
-			ssize_t w = write(out, buf + off, (size_t)(n - off));
-			if (w < 0 && errno != EINTR)
-				return (thoth_fail("%s: write: %s", what,
-				    strerror(errno)));
-			off += w > 0 ? w : 0;
-		}
-		done += (uint64_t)n;
-		if (progress != NULL)
-			progress(arg, done, total);
+		buf += w;
+		n -= (size_t)w;
+		off += w;
 	}
+	return (0);
+}
+
+/* Up to want bytes at off, by the kernel when it can (no copy through
+ * user space; extents shared where the filesystem does that), else
+ * through buf.  Bytes copied, 0 at the end of the file, -1. */
+static ssize_t
+copy_some(struct copy *cp, char *buf, off_t off, size_t want)
+{
+	loff_t a = off, b = off;
+	ssize_t n;
+
+	while (cp->kernel) {
+		if ((n = copy_file_range(cp->in, &a, cp->out, &b, want, 0)) >= 0)
+			return (n);
+		if (errno == EINTR)
+			continue;
+		if (errno != EXDEV && errno != ENOSYS && errno != EINVAL &&
+		    errno != EOPNOTSUPP && errno != EBADF)
+			return (thoth_fail("%s: copy: %s", cp->what,
+			    strerror(errno)));
+		cp->kernel = 0;
+	}
+	while ((n = pread(cp->in, buf, want, off)) < 0 && errno == EINTR)
+		continue;
+	if (n < 0)
+		return (thoth_fail("%s: read: %s", cp->what, strerror(errno)));
+	return (n > 0 && write_at(cp, buf, (size_t)n, off) != 0 ? -1 : n);
+}
+
+/* The bytes [off, end) of the input to the same place in the output. */
+static int
+copy_range(struct copy *cp, off_t off, off_t end)
+{
+	static char buf[1 << 20];
+	ssize_t n;
+
+	while (off < end) {
+		n = copy_some(cp, buf, off, (size_t)(end - off) < sizeof (buf) ?
+		    (size_t)(end - off) : sizeof (buf) * (cp->kernel ? 8 : 1));
+		if (n <= 0)
+			return (n < 0 ? -1 : 0);	/* shrank: stop there */
+		off += n;
+		cp->done += (uint64_t)n;
+		if (cp->progress != NULL)
+			cp->progress(cp->arg, cp->done, cp->total);
+	}
+	return (0);
+}
+
+/*
+ * Only the data of a sparse file is copied: a core's holes (memory the
+ * process never touched) stay holes, and the output is cut to the
+ * input's size so that a trailing hole is kept too.  Where the input
+ * cannot say where its data is, all of it is data.
+ */
+static int
+copy_fd(struct copy *cp, off_t size)
+{
+	off_t off = 0, data, hole;
+
+	while (off < size) {
+		if ((data = lseek(cp->in, off, SEEK_DATA)) < 0) {
+			if (errno == ENXIO)
+				break;		/* a hole up to the end */
+			data = off;
+			hole = size;
+		} else if ((hole = lseek(cp->in, data, SEEK_HOLE)) < 0)
+			hole = size;
+		if (copy_range(cp, data, hole > size ? size : hole) != 0)
+			return (-1);
+		off = hole;
+	}
+	if (ftruncate(cp->out, size) != 0)
+		return (thoth_fail("%s: %s", cp->what, strerror(errno)));
 	return (0);
 }
 
@@ -121,20 +197,26 @@ static int
 copy_atomic(const char *src, const char *dst, const char *tmp, mode_t mode,
     thoth_progress_fn progress, void *arg)
 {
-	int in, out = -1, rv = -1;
+	struct copy cp = { -1, -1, 1, src, progress, arg, 0, 0 };
 	struct stat sb;
+	int rv = -1;
 
-	if ((in = open(src, O_RDONLY)) < 0 || fstat(in, &sb) != 0)
+	if ((cp.in = open(src, O_RDONLY)) < 0 || fstat(cp.in, &sb) != 0)
 		thoth_fail("%s: %s", src, strerror(errno));
-	else if ((out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC,
+	else if (!S_ISREG(sb.st_mode))
+		thoth_fail("%s: not a regular file", src);
+	else if ((cp.out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC,
 	    sb.st_mode & mode & 0666)) < 0)
 		thoth_fail("%s: %s", tmp, strerror(errno));
-	else
-		rv = copy_fd(in, out, src, progress, arg, (uint64_t)sb.st_size);
-	if (out >= 0 && (fsync(out) != 0 || close(out) != 0) && rv == 0)
+	else {
+		cp.total = (uint64_t)sb.st_size;
+		rv = copy_fd(&cp, sb.st_size);
+	}
+	if (cp.out >= 0 && (fsync(cp.out) != 0 || close(cp.out) != 0) &&
+	    rv == 0)
 		rv = thoth_fail("%s: %s", tmp, strerror(errno));
-	if (in >= 0)
-		close(in);
+	if (cp.in >= 0)
+		close(cp.in);
 	if (rv == 0 && rename(tmp, dst) != 0)
 		rv = thoth_fail("%s: %s", dst, strerror(errno));
 	if (rv != 0)
