@@ -289,7 +289,7 @@ know_index(struct thoth_index *ix, struct rebuild *rb)
 static int
 append_fresh(struct thoth_index *ix, struct rebuild *rb)
 {
-	json_t *rec;
+	json_t *rec, *news;
 	size_t i;
 	int rv = 0;
 
@@ -298,11 +298,15 @@ append_fresh(struct thoth_index *ix, struct rebuild *rb)
 	rb->nknown = 0;
 	if (know_index(ix, rb) != 0)
 		return (-1);
+	news = json_array();
 	json_array_foreach(rb->fresh, i, rec) {
-		if (rv == 0 && bsearch(thoth_record_id(rec), rb->known,
-		    rb->nknown, THOTH_ID_LEN, by_id) == NULL)
-			rv = thoth_index_append(ix, rec);
+		if (bsearch(thoth_record_id(rec), rb->known, rb->nknown,
+		    THOTH_ID_LEN, by_id) == NULL)
+			json_array_append(news, rec);
 	}
+	if (json_array_size(news) > 0)	/* one write, one fsync */
+		rv = thoth_index_append(ix, news);
+	json_decref(news);
 	return (rv);
 }
 
