@@ -39,7 +39,7 @@ same "thoth --help: the same usage on stdout" "$(thoth --help)" "$out"
 same "the index line whole, '|' and all" "$(grep ' thoth index ' <<<"$out")" "       thoth index [-c | -i]"
 same "no line of the usage ends in a blank" "$(grep -c ' $' <<<"$out")" 0
 subs=$(sed -n 's/^ *thoth \([a-z]*\).*/\1/p' <<<"$out")
-same "every subcommand in the usage" "$(wc -l <<<"$subs")" 19
+same "every subcommand in the usage" "$(wc -l <<<"$subs")" 20
 for s in $subs; do
 	got=$(thoth "$s" --help 2>&1) && rc=0 || rc=$?
 	if [ "$rc" = 0 ] && [ "$(head -n 1 <<<"$got")" = "usage: thoth $(grep " thoth $s\( \|$\)" <<<"$out" | sed 's/^ *thoth //')" ]; then
@@ -151,9 +151,9 @@ complete_words() {
 thoth analyzer backtrace <"$TOP/analyzers/backtrace" 2>/dev/null
 thoth analyzer bt-extra <"$TOP/analyzers/backtrace" 2>/dev/null
 same "completion: subcommands" "$(complete_words thoth an)" "analyze analyzer analyzers "
-same "completion: every subcommand for an empty word" "$(complete_words thoth '' | wc -w)" 19
+same "completion: every subcommand for an empty word" "$(complete_words thoth '' | wc -w)" 20
 same "completion: analyzer names after the spec" "$(complete_words thoth analyze cmd=segv b)" "backtrace bt-extra "
-same "completion: record fields as FIELD=" "$(complete_words thoth ls cmd=segv s)" "signal= signature= size= stack= "
+same "completion: record fields as FIELD=" "$(complete_words thoth ls cmd=segv s)" "signal= signature= size= stack= stack_depth= stack_status= "
 same "completion: report --by" "$(complete_words thoth report --by w)" "week "
 
 # ---------------------------------------------------------------- make install
