@@ -13,6 +13,8 @@
  * stored record is printed instead.  Prints each stored record.
  */
 #include <err.h>
+#include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -68,19 +70,72 @@ set_string(json_t *rec, const char *field, char *value)
 	free(value);
 }
 
+/*
+ * Whether the store holds this dump whole: its info.json and the dump
+ * it names, unless purged (then the record is all there is).  0 whole,
+ * 1 not, -1 error; *old is the stored record when there is one.
+ */
 static int
-already_stored(struct put *p, const char *id, const char *file)
+stored(struct put *p, const char *id, json_t **old)
 {
-	json_t *old;
-	int rv = thoth_store_get_info(p->st, id, &old);
+	const char *dump, *base;
+	int rv;
 
+	*old = NULL;
+	if ((rv = thoth_store_get_info(p->st, id, old)) != 0)
+		return (rv);
+	if (json_object_get(*old, "purged") != NULL)
+		return (0);
+	dump = json_string_value(json_object_get(*old, "dump"));
+	if (dump == NULL || (base = strrchr(dump, '/')) == NULL)
+		return (1);
+	char *key = thoth_xasprintf("%s/%s", id, base + 1);
+	rv = thoth_store_exists(p->st, key);
+	free(key);
+	return (rv);
+}
+
+/*
+ * Under the lock.  A dump stored whole is not stored again; its record
+ * goes to the index once more (a run killed, or short of space, between
+ * info.json and the index left it out there) and is printed.  0 stored,
+ * 1 not (*old: the record of a dump whose bytes are gone, or NULL), -1.
+ */
+static int
+already_stored(struct put *p, const char *id, const char *file, json_t **old)
+{
+	int rv = stored(p, id, old);
+
+	if (rv > 0 && *old != NULL && !quiet)
+		warnx("%s: %s is recorded but its dump is missing: storing it "
+		    "again", file, id);
 	if (rv != 0)
 		return (rv);
-	if (!quiet)
-		warnx("%s: already stored as %s", file, id);
-	thoth_json_print(stdout, old);
+	if (thoth_index_append(p->ix, *old) == 0) {
+		if (!quiet)
+			warnx("%s: already stored as %s", file, id);
+		thoth_json_print(stdout, *old);
+	} else {
+		rv = -1;
+	}
+	json_decref(*old);
+	*old = NULL;
+	return (rv);
+}
+
+/* already_stored, taking the lock for it. */
+static int
+check_stored(struct put *p, const char *id, const char *file)
+{
+	json_t *old = NULL;
+	int rv = thoth_index_lock(p->ix);
+
+	if (rv == 0) {
+		rv = already_stored(p, id, file, &old);
+		thoth_index_unlock(p->ix);
+	}
 	json_decref(old);
-	return (0);
+	return (rv);
 }
 
 /*
@@ -103,40 +158,68 @@ drop_duplicate(struct put *p, const char *id, const char *key)
 }
 
 /*
- * info.json last: it is what makes the dump visible in the store.  Under
- * the lock, a concurrent upload of the same dump that finished first
+ * info.json, then the index, under the lock: the index never lists a
+ * dump whose upload did not finish; a run killed between the two leaves
+ * a stored dump the index lacks, which the next upload (already_stored)
+ * or thoth index adds.  A re-stored dump keeps the edits of its old
+ * record.  A concurrent upload of the same dump that finished first
  * wins (1).
  */
 static int
 publish(struct put *p, json_t *rec, const char *file)
 {
 	const char *id = thoth_record_id(rec);
+	json_t *old = NULL;
 	int rv;
 
 	if (thoth_index_lock(p->ix) != 0)
 		return (-1);
-	if ((rv = already_stored(p, id, file)) > 0) {
-		/*
-		 * Index first: a run killed between the two leaves an index
-		 * line for a dump without info.json (mended by the re-run,
-		 * which finds no info.json and stores the dump again, or by
-		 * thoth index), never a stored dump the index does not know.
-		 */
+	if ((rv = already_stored(p, id, file, &old)) > 0) {
+		if (old != NULL)
+			(void) json_object_update_missing(rec, old);
 		rv = -1;
-		if (thoth_index_append(p->ix, rec) == 0 &&
-		    thoth_store_put_info(p->st, rec) == 0)
-			rv = 0;
+		if (thoth_store_put_info(p->st, rec) == 0) {
+			if ((rv = thoth_index_append(p->ix, rec)) != 0)
+				warnx("%s: stored as %s but not indexed (the next "
+				    "upload or thoth index adds it)", file, id);
+		}
 	} else if (rv == 0) {
 		rv = 1;
 	}
 	thoth_index_unlock(p->ix);
+	json_decref(old);
 	return (rv);
+}
+
+/*
+ * Only a regular file, and only one of the size thoth-hash saw: never a
+ * device or a pipe (/dev/zero would fill the store), nor a file that
+ * changed since it was hashed.
+ */
+static int
+check_file(const json_t *in, const char *file)
+{
+	const json_t *want = json_object_get(in, json_object_get(in,
+	    "compression") != NULL ? "stored_size" : "size");
+	struct stat sb;
+
+	if (stat(file, &sb) != 0)
+		return (thoth_fail("%s", strerror(errno)));
+	if (!S_ISREG(sb.st_mode))
+		return (thoth_fail("not a regular file"));
+	if (json_is_integer(want) && json_integer_value(want) != sb.st_size)
+		return (thoth_fail("%jd bytes, its record says %jd (changed "
+		    "since it was hashed?)", (intmax_t)sb.st_size,
+		    (intmax_t)json_integer_value(want)));
+	return (0);
 }
 
 static int
 store_dump(struct put *p, const json_t *in, const char *id, const char *file)
 {
-	int rv = already_stored(p, id, file);
+	int rv = check_stored(p, id, file);
+	if (rv > 0 && check_file(in, file) != 0)
+		rv = -1;
 	if (rv <= 0)
 		return (rv < 0 ? (warnx("%s: %s", file, thoth_errbuf), -1) : 0);
 

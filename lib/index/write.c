@@ -75,8 +75,11 @@ thoth_index_append(struct thoth_index *ix, const json_t *rec)
 	line = thoth_xasprintf("%s\n", text);
 	free(text);
 	size_t len = strlen(line);
-	if (write(fd, line, len) != (ssize_t)len || fdatasync(fd) != 0) {
-		thoth_fail("%s: write: %s", path, strerror(errno));
+	ssize_t n = write(fd, line, len);
+	/* A short write sets no errno: it is the disk that is full. */
+	if (n != (ssize_t)len || fdatasync(fd) != 0) {
+		thoth_fail("%s: write: %s", path, strerror(n >= 0 &&
+		    n < (ssize_t)len ? ENOSPC : errno));
 		(void) repair_tail(fd, path);
 		goto out;
 	}

@@ -24,14 +24,24 @@ dir_local(const struct thoth_store *st, const char *key)
 	return (thoth_xasprintf("%s/%s", st->root, key));
 }
 
-/* "<dir>/.<base>.part.<pid>": the temporary beside a key's final name. */
+/*
+ * "<root>/.part/.<id>.<name>.part.<pid>": the temporary of a dump being
+ * copied in.  All in one place, so that every later copy into the store
+ * (and thoth index) sweeps what killed uploads left, whichever dump they
+ * were copying; renamed into place on the same filesystem.
+ */
 static char *
-temp_name(const char *path)
+temp_name(const struct thoth_store *st, const char *key)
 {
-	const char *slash = strrchr(path, '/');
+	char *name = thoth_xstrdup(key), *p, *tmp;
 
-	return (thoth_xasprintf("%.*s/.%s.part.%ld", (int)(slash - path), path,
-	    slash + 1, (long)getpid()));
+	for (p = name; *p != '\0'; p++)
+		if (*p == '/')
+			*p = '.';
+	tmp = thoth_xasprintf("%s/%s/.%s.part.%ld", st->root, DIR_PARTS, name,
+	    (long)getpid());
+	free(name);
+	return (tmp);
 }
 
 static int
@@ -83,25 +93,30 @@ dir_put(struct thoth_store *st, const char *key, const void *buf, size_t len)
 	return (rv);
 }
 
-/* Copies in 1 MB chunks (page cache friendly), then fsync and rename. */
+/*
+ * Copies total bytes (what fstat said: a file that grows is not followed)
+ * in 1 MB chunks (page cache friendly).  Errors name the file they are
+ * about: a full store is the destination's fault, not the source's.
+ */
 static int
-copy_fd(int in, int out, const char *what, thoth_progress_fn progress,
-    void *arg, uint64_t total)
+copy_fd(int in, int out, const char *src, const char *dst,
+    thoth_progress_fn progress, void *arg, uint64_t total)
 {
 	static char buf[1 << 20];
 	uint64_t done = 0;
 	ssize_t n;
 
-	while ((n = read(in, buf, sizeof (buf))) != 0) {
+	while (done < total && (n = read(in, buf, total - done < sizeof (buf) ?
+	    total - done : sizeof (buf))) != 0) {
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			return (thoth_fail("%s: read: %s", what, strerror(errno)));
+			return (thoth_fail("%s: read: %s", src, strerror(errno)));
 		}
 		for (ssize_t off = 0; off < n; ) {
 			ssize_t w = write(out, buf + off, (size_t)(n - off));
 			if (w < 0 && errno != EINTR)
-				return (thoth_fail("%s: write: %s", what,
+				return (thoth_fail("%s: write: %s", dst,
 				    strerror(errno)));
 			off += w > 0 ? w : 0;
 		}
@@ -114,8 +129,9 @@ copy_fd(int in, int out, const char *what, thoth_progress_fn progress,
 
 /*
  * Copies src to dst through tmp: nobody ever sees dst half-written.
- * The copy gets src's permissions (a core the kernel wrote 0600 stays
- * private) further narrowed by mode.
+ * Only a regular file is copied (never a device or a pipe).  The copy
+ * gets src's permissions (a core the kernel wrote 0600 stays private)
+ * further narrowed by mode.
  */
 static int
 copy_atomic(const char *src, const char *dst, const char *tmp, mode_t mode,
@@ -126,11 +142,14 @@ copy_atomic(const char *src, const char *dst, const char *tmp, mode_t mode,
 
 	if ((in = open(src, O_RDONLY)) < 0 || fstat(in, &sb) != 0)
 		thoth_fail("%s: %s", src, strerror(errno));
+	else if (!S_ISREG(sb.st_mode))
+		thoth_fail("%s: not a regular file", src);
 	else if ((out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC,
 	    sb.st_mode & mode & 0666)) < 0)
 		thoth_fail("%s: %s", tmp, strerror(errno));
 	else
-		rv = copy_fd(in, out, src, progress, arg, (uint64_t)sb.st_size);
+		rv = copy_fd(in, out, src, tmp, progress, arg,
+		    (uint64_t)sb.st_size);
 	if (out >= 0 && (fsync(out) != 0 || close(out) != 0) && rv == 0)
 		rv = thoth_fail("%s: %s", tmp, strerror(errno));
 	if (in >= 0)
@@ -146,8 +165,11 @@ static int
 dir_put_file(struct thoth_store *st, const char *key, const char *src,
     thoth_progress_fn progress, void *arg)
 {
-	char *path = dir_local(st, key), *tmp = temp_name(path);
-	int rv = make_parent(path);
+	char *path = dir_local(st, key), *tmp = temp_name(st, key);
+	int rv = make_parent(tmp);
+
+	if (rv == 0)
+		rv = make_parent(path);
 
 	if (rv == 0)
 		rv = copy_atomic(src, path, tmp, 0666, progress, arg);
