@@ -95,10 +95,33 @@ stored(struct put *p, const char *id, json_t **old)
 	return (rv);
 }
 
+static int
+count_lines(const char *lines, size_t len, size_t n, void *arg)
+{
+	(void)lines;
+	(void)len;
+	*(size_t *)arg += n;
+	return (1);
+}
+
+/* Whether the index lists id: 1 yes, 0 no, -1 error. */
+static int
+indexed(struct put *p, const char *id)
+{
+	char *argv[] = { (char *)id, NULL };
+	struct thoth_spec *spec = thoth_spec_parse(1, argv);
+	size_t n = 0;
+	int rv = spec != NULL ? thoth_index_filter(p->ix, spec, count_lines,
+	    &n) : -1;
+
+	thoth_spec_free(spec);
+	return (rv != 0 ? -1 : n > 0);
+}
+
 /*
  * Under the lock.  A dump stored whole is not stored again; its record
- * goes to the index once more (a run killed, or short of space, between
- * info.json and the index left it out there) and is printed.  0 stored,
+ * goes to the index if the index lacks it (a run killed, or short of
+ * space, between info.json and the index) and is printed.  0 stored,
  * 1 not (*old: the record of a dump whose bytes are gone, or NULL), -1.
  */
 static int
@@ -106,12 +129,11 @@ already_stored(struct put *p, const char *id, const char *file, json_t **old)
 {
 	int rv = stored(p, id, old);
 
-	if (rv > 0 && *old != NULL && !quiet)
-		warnx("%s: %s is recorded but its dump is missing: storing it "
-		    "again", file, id);
 	if (rv != 0)
 		return (rv);
-	if (thoth_index_append(p->ix, *old) == 0) {
+	if ((rv = indexed(p, id)) > 0 || (rv == 0 &&
+	    thoth_index_append(p->ix, *old) == 0)) {
+		rv = 0;
 		if (!quiet)
 			warnx("%s: already stored as %s", file, id);
 		thoth_json_print(stdout, *old);
@@ -134,6 +156,9 @@ check_stored(struct put *p, const char *id, const char *file)
 		rv = already_stored(p, id, file, &old);
 		thoth_index_unlock(p->ix);
 	}
+	if (rv > 0 && old != NULL && !quiet)
+		warnx("%s: %s is recorded but its dump is missing: storing it "
+		    "again", file, id);
 	json_decref(old);
 	return (rv);
 }
