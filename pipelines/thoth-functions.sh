@@ -13,8 +13,13 @@ _thoth_edit() {	# _thoth_edit JQ-FILTER [jq args...]
 	jq -cn --arg id "$THOTH_NAME" --argjson by "${THOTH_BY:-null}" "$@" \
 	    "{id: \$id} + ($filter) + (if \$by then {by: \$by} else {} end)" \
 	    >>"$THOTH_EDITS" && return
-	# The caller marks the run failed (and not analyzed) for it.
-	echo "thoth: edit by ${FUNCNAME[1]} failed" | tee -a "$THOTH_EDITS.failed" >&2
+	_thoth_failed "${FUNCNAME[1]}: the edit failed"
+}
+
+# An edit that cannot be made: said on stderr and noted, so that the
+# run counts as failed (and not as analyzed).
+_thoth_failed() {
+	echo "thoth: $*" | tee -a "$THOTH_EDITS.failed" >&2
 	return 1
 }
 
@@ -28,6 +33,11 @@ thoth_set() {
 	shift
 	f=$(mktemp "${TMPDIR:-/tmp}/thoth-value.XXXXXX") || return 1
 	if [ $# -gt 0 ]; then printf '%s' "$*"; else cat; fi >"$f"
+	if [ "$(stat -c %s "$f")" -gt 1048576 ]; then
+		rm -f "$f"
+		_thoth_failed "thoth_set $name: value over 1 MiB (thoth-set(1))"
+		return
+	fi
 	if [ $# -eq 0 ] && [ -s "$f" ] && jq -e -s 'length == 1' "$f" >/dev/null 2>&1; then
 		_thoth_edit '{set: {($n): $v[0]}}' --arg n "$name" --slurpfile v "$f"
 	elif [ $# -eq 0 ]; then	# as $(cat): without trailing newlines
