@@ -155,6 +155,26 @@ same "store and index unchanged" "$(store_state)" "$before"
 truth "a value nested 100 deep passes, and jq reads the index" \
     bash -c 'thoth-set -j deep "$1" <<<"{\"id\":\"$2\"}" >/dev/null && thoth-filter -I | jq -e . >/dev/null' _ "$(deep 100)" "$segv"
 
+# --- 12. a compaction keeps or repairs the lines readers skip.
+thoth-index -c 2>/dev/null
+want=$(thoth-filter -I | jq -c . | sort)
+python3 - "$THOTH_STORE/index/base.ndjson" <<'PY'
+import sys
+p = sys.argv[1]
+lines = open(p, 'rb').read().split(b'\n')
+i = lines[1].index(b'"cmd":"') + 8
+lines[1] = lines[1][:i] + b'\0' + lines[1][i:]
+lines.insert(2, b'{"garbage')
+open(p, 'wb').write(b'\n'.join(lines))
+PY
+same "a NUL byte makes readers skip a record (the state under test)" "$(thoth-filter -I 2>/dev/null | wc -l)" "$(($(wc -l <<<"$want") - 1))"
+thoth-index -c 2>"$T/stderr"
+same "compaction repairs it" "$(thoth-filter -I 2>/dev/null | jq -c . | sort)" "$want"
+truth "and says so" grep -q "base.ndjson:2: NUL bytes dropped from a record" "$T/stderr"
+same "and keeps what it cannot repair for thoth index" "$(grep -c '^{"garbage$' "$THOTH_STORE/index/base.ndjson")" 1
+thoth index 2>/dev/null
+same "which replaces it" "$(grep -c garbage "$THOTH_STORE/index/base.ndjson") $(thoth-filter -I | jq -c . | sort | cmp - <(echo "$want") && echo same)" "0 same"
+
 # --- 1, 13, 14. full disks: a tmpfs for the store, then one for the index.
 mnt=$T/full
 mkdir -p "$mnt"

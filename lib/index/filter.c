@@ -28,6 +28,7 @@ struct ixjob {
 	thoth_lines_fn fn;
 	void *arg;
 	char *name;		/* .../base.ndjson, for warnings */
+	int keep;		/* compaction: keep or repair bad lines */
 };
 
 static int
@@ -52,7 +53,28 @@ time_mark(const struct ixjob *job, struct scan_out *out, int64_t key)
 	}
 }
 
-/* A base line as thoth_index_scan reads it (no duplicate check). */
+/* A line with its NUL bytes dropped, parsed: what a stray NUL (a
+ * crash of the filesystem, an editor) did not otherwise damage. */
+static json_t *
+without_nuls(const char *s, size_t len)
+{
+	char *buf = thoth_xmalloc(len + 1);
+	size_t i, n = 0;
+	json_t *rec;
+
+	for (i = 0; i < len; i++)
+		if (s[i] != '\0')
+			buf[n++] = s[i];
+	rec = json_loadb(buf, n, 0, NULL);
+	free(buf);
+	return (rec);
+}
+
+/*
+ * A base line as thoth_index_scan reads it (no duplicate check).  For a
+ * compaction, a line readers skip is repaired if dropping NUL bytes is
+ * enough, else kept as it is: never lost (thoth index replaces it).
+ */
 static void
 slow_line(struct ixjob *job, struct scan_out *out, const char *s, size_t len)
 {
@@ -60,7 +82,16 @@ slow_line(struct ixjob *job, struct scan_out *out, const char *s, size_t len)
 	const char *id = thoth_record_id(rec);
 	char *text;
 
-	if (id == NULL)
+	if (id == NULL && job->keep && memchr(s, '\0', len) != NULL) {
+		json_decref(rec);
+		rec = without_nuls(s, len);
+		if ((id = thoth_record_id(rec)) != NULL)
+			scan_warn(out, "NUL bytes dropped from a record");
+	}
+	if (id == NULL && job->keep) {
+		scan_warn(out, "bad record kept as it is (thoth index replaces it)");
+		scan_put(out, s, len);
+	} else if (id == NULL)
 		scan_warn(out, "bad record skipped");
 	else if (!in_journal(job, id)) {
 		time_mark(job, out, index_rec_time(rec));
@@ -197,13 +228,20 @@ int
 thoth_index_filter(struct thoth_index *ix, const struct thoth_spec *spec,
     thoth_lines_fn fn, void *arg)
 {
-	struct ixjob job = { .spec = spec, .fn = fn, .arg = arg };
+	return (index_filter(ix, spec, fn, arg, 0));
+}
+
+int
+index_filter(struct thoth_index *ix, const struct thoth_spec *spec,
+    thoth_lines_fn fn, void *arg, int keep)
+{
+	struct ixjob job = { .spec = spec, .fn = fn, .arg = arg, .keep = keep };
 	struct scan_ref ref = { spec, fn, arg };
 	FILE *base, *jfp;
 	int64_t lo, hi;
 	int rv = 0;
 
-	if (scan_reference()) {
+	if (scan_reference() && !keep) {
 		thoth_spec_time_range(spec, &lo, &hi);
 		return (thoth_index_scan(ix, lo, hi, scan_ref_match, &ref));
 	}

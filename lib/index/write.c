@@ -84,9 +84,10 @@ thoth_index_append(struct thoth_index *ix, const json_t *rec)
 		goto out;
 	}
 	rv = 0;
+	/* The record is in: a compaction that fails is for the next one. */
 	if (fstat(fd, &sb) == 0 && sb.st_size > journal_max() &&
-	    !index_rebuild_running(ix))
-		rv = thoth_index_compact(ix);
+	    !index_rebuild_running(ix) && thoth_index_compact(ix) != 0)
+		warnx("%s", thoth_errbuf);
 out:
 	if (fd >= 0)
 		close(fd);
@@ -167,7 +168,7 @@ thoth_index_compact(struct thoth_index *ix)
 		thoth_fail("%s: %s", tmp, strerror(errno));
 		goto unlock;
 	}
-	if (thoth_index_filter(ix, all, write_lines, out) != 0 || ferror(out)) {
+	if (index_filter(ix, all, write_lines, out, 1) != 0 || ferror(out)) {
 		if (ferror(out))
 			thoth_fail("%s: %s", tmp, strerror(errno));
 		fclose(out);
