@@ -70,7 +70,7 @@ truth "and why each info.json was refused" grep -q "$sh/info.json: bad JSON" "$T
 same "the index still holds every good record" "$(thoth-filter -I | jq -c . | sort)" "$before"
 
 cp "$T/sh.info" "$THOTH_STORE/$sh/info.json"
-rm -rf "$THOTH_STORE/$gcore" "$THOTH_STORE/ffffffffffffffffffffffffffffffff"
+rm -rf "${THOTH_STORE:?}/$gcore" "$THOTH_STORE/ffffffffffffffffffffffffffffffff"
 
 # --- 4. the directory is the id; 5. an info.json that is no object.
 jq -c . "$THOTH_STORE/$segv/info.json" >"$T/segv.info"
