@@ -108,5 +108,6 @@ full=$(grep -c 'No space left on device' "$W/ingest.log" 2>/dev/null)
 printf 'soak: %d s, %d ingest runs, %d SIGKILLed, %d cores (%d stored, %d still here), %d MB checked, %d uploads failed for a full disk, %d temporaries left, %d problems\n' \
     "$((SECONDS - start))" "$runs" "$kills" "$(wc -l <"$W/made.tsv")" "$stored" "$local" "$((bytes / 1048576))" \
     "${full:-0}" "$left" "$bad"
-[ "$bad" -eq 0 ] && rm -rf "$W" 2>/dev/null
+cleanup
+[ "$bad" -eq 0 ] && rm -rf "$W"
 [ "$bad" -eq 0 ]

@@ -42,6 +42,38 @@ same "index line without info.json: ingest stores it again" "$(summary | cut -d,
 truth "info.json is back" test -f "$THOTH_STORE/$segv/info.json"
 consistent "after the unfinished upload was completed"
 
+# Real SIGKILLs of a cron ingest (its whole session) at random moments,
+# then one run to the end: every core stored byte for byte (and removed
+# here), the index agreeing with the store.
+K=$T/kills
+mkdir -p "$K"
+for i in 1 2 3 4 5 6; do
+	rm -rf "$T/crash" && mkdir "$T/crash"
+	{ (cd "$T/crash" && ulimit -c unlimited && "$CORES/segv" kill "$i") >/dev/null 2>&1; } 2>/dev/null
+	mv "$(find "$T/crash" -maxdepth 1 -name 'core*' | head -n 1)" "$K/core.$i"
+	truncate -s 8M "$K/core.$i"
+	touch -d '1 minute ago' "$K/core.$i"
+	md5sum "$K/core.$i" >>"$T/kills.md5"
+done
+kills=0
+for i in 1 2 3 4 5 6; do
+	setsid thoth ingest --settle 0 --remove-after-upload "$K" </dev/null >/dev/null 2>&1 &
+	pid=$!
+	sleep "0.$((RANDOM % 10))$((RANDOM % 10))"
+	kill -0 "$pid" 2>/dev/null && kills=$((kills + 1))
+	for p in $(pgrep -s "$pid"); do kill -KILL "$p" 2>/dev/null; done
+	wait "$pid" 2>/dev/null
+	while pgrep -s "$pid" >/dev/null; do sleep 0.05; done
+done
+thoth ingest --settle 0 --remove-after-upload "$K" 2>"$T/stderr" >/dev/null
+bad=$(while read -r sum path; do
+	id=$(jq -r --arg n "${path##*/}" 'select(.dump | endswith("/" + $n)) | .id' "$THOTH_STORE"/*/info.json | head -n 1)
+	[ -n "$id" ] && [ "$(md5sum <"$THOTH_STORE/$id/${path##*/}" | cut -d' ' -f1)" = "$sum" ] &&
+	    [ ! -e "$path" ] || echo "$path"
+done <"$T/kills.md5")
+same "after $kills SIGKILLs of ingest, the next run stores every core whole" "$bad" ""
+consistent "after the killed ingests"
+
 # --- 2. a dump deleted under its record is stored again, keeping edits.
 thoth ticket "$abrt" OS-1 2>/dev/null
 rm "$THOTH_STORE/$abrt/core.abrt"
