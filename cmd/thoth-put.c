@@ -182,6 +182,20 @@ drop_duplicate(struct put *p, const char *id, const char *key)
 	json_decref(rec);
 }
 
+/* What people and analyzers added to the record of a dump stored again. */
+static void
+keep_edits(json_t *rec, const json_t *old)
+{
+	static const char *edits[] = { "properties", "ticket", "provenance",
+	    "analyzed" };
+	const json_t *v;
+	size_t i;
+
+	for (i = 0; old != NULL && i < sizeof (edits) / sizeof (edits[0]); i++)
+		if ((v = json_object_get(old, edits[i])) != NULL)
+			json_object_set(rec, edits[i], (json_t *)v);
+}
+
 /*
  * info.json, then the index, under the lock: the index never lists a
  * dump whose upload did not finish; a run killed between the two leaves
@@ -200,8 +214,7 @@ publish(struct put *p, json_t *rec, const char *file)
 	if (thoth_index_lock(p->ix) != 0)
 		return (-1);
 	if ((rv = already_stored(p, id, file, &old)) > 0) {
-		if (old != NULL)
-			(void) json_object_update_missing(rec, old);
+		keep_edits(rec, old);
 		rv = -1;
 		if (thoth_store_put_info(p->st, rec) == 0) {
 			if ((rv = thoth_index_append(p->ix, rec)) != 0)
