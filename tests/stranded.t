@@ -170,6 +170,9 @@ same "an upload of another dump sweeps a killed upload's temporary" "$(find "$TH
 touch -d '1 hour ago' "$THOTH_STORE/.part/.$segv.core.segv.part.999999998"
 thoth index 2>/dev/null
 same "thoth index sweeps them too" "$(find "$THOTH_STORE" -type f -name '.*' | wc -l)" 0
+touch -d '1 hour ago' "$THOTH_STORE/.part/.$segv.core.segv.part.999999998"
+thoth set "$segv" swept yes 2>/dev/null
+same "and so does an edit" "$(find "$THOTH_STORE" -type f -name '.*' | wc -l)" 0
 mkdir -p "$T/tmp/thoth-ingest.999999997.abcdef" "$T/tmp/thoth-ingest.$$.live"
 TMPDIR=$T/tmp thoth ingest --settle 0 "$D" 2>/dev/null >/dev/null
 same "ingest sweeps the temporary directories of killed runs only" "$(find "$T/tmp" -mindepth 1 -maxdepth 1 -printf '%f\n')" "thoth-ingest.$$.live"

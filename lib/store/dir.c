@@ -81,11 +81,14 @@ dir_get(struct thoth_store *st, const char *key, char **buf, size_t *len)
 	return (rv);
 }
 
+/* Every writer sweeps what killed uploads left: one small directory. */
 static int
 dir_put(struct thoth_store *st, const char *key, const void *buf, size_t len)
 {
 	char *path = dir_local(st, key);
 	int rv = make_parent(path);
+
+	thoth_store_sweep(st);
 
 	if (rv == 0)
 		rv = thoth_write_file_atomic(path, buf, len);
