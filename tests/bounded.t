@@ -105,3 +105,22 @@ truth "the analyzer's children are gone" gone "$(cat "$T/child2")"
 for _ in $(seq 1 200); do pgrep -s "$pid" >/dev/null || break; sleep 0.05; done
 same "no process of the run is left" "$(pgrep -s "$pid" | wc -l)" 0
 same "no temporaries left" "$(find "$TMPDIR" -mindepth 1 | head -n 3)" ""
+
+# SIGTERM to a cron ingest held up by a hung autoanalyzer (as cron's
+# own time-out sends it): it ends, leaves nothing, and the lock is free.
+printf 'sleep 1000\n' | thoth autoanalyzers upload stuck2 2>/dev/null
+D2=$T/dumps2
+mkdir -p "$D2" && cp "$CORES/core.gcore" "$D2/"
+gid=$(thoth-hash -i "$D2/core.gcore")
+setsid thoth ingest --settle 0 "$D2" >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 1 400); do pgrep -s "$pid" -f 'sleep 1000' >/dev/null && break; sleep 0.05; done
+truth "the dump was stored before the hung autoanalyzer (the state under test)" test -f "$THOTH_STORE/$gid/info.json"
+kill -TERM "$pid"
+truth "ingest exits on SIGTERM" gone "$pid"
+for _ in $(seq 1 200); do pgrep -s "$pid" >/dev/null || break; sleep 0.05; done
+same "no process of the run is left" "$(pgrep -s "$pid" | wc -l)" 0
+same "no temporaries left" "$(find "$TMPDIR" -mindepth 1 | head -n 3)" ""
+thoth autoanalyzers remove stuck2 2>/dev/null
+thoth ingest --settle 0 "$D2" 2>"$T/stderr" >/dev/null
+truth "the next run is not locked out" grep -q "^thoth ingest: 1 found, 0 new" "$T/stderr"
