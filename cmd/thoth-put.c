@@ -9,8 +9,11 @@
  * "uploaded" and "version"; drops "file" (a path on this host only).
  * -z (gzip) and -Z (zstd) store a dump that is not compressed yet as
  * <name>.gz or <name>.zst and set "compression" and "stored_size".
- * A dump whose info.json is already stored is not copied again: its
- * stored record is printed instead.  Prints each stored record.
+ * A dump stored whole (info.json and its dump) is not copied again: its
+ * stored record is printed instead, and indexed if the index lacks it;
+ * one whose bytes are gone is stored again under its old record.  Only
+ * regular files of the record's size are copied.  Prints each stored
+ * record.
  */
 #include <err.h>
 #include <errno.h>

@@ -17,7 +17,8 @@
  * Each edit reads the dump's info.json from the store, changes
  * "properties" or "ticket", writes info.json back and appends the new
  * record to the index, all under the index lock, so edits from many
- * processes never lose each other.  Prints each edited record.
+ * processes never lose each other.  Prints each edited record.  Values,
+ * records and nesting have limits (VALUE_MAX, RECORD_MAX, DEPTH_MAX).
  */
 #include <err.h>
 #include <stdlib.h>
