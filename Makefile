@@ -10,13 +10,16 @@ BINDIR = $(PREFIX)/bin
 LIBEXECDIR = $(PREFIX)/libexec/thoth
 MANDIR = $(PREFIX)/share/man
 SHAREDIR = $(PREFIX)/share/thoth
+COMPLETIONDIR = $(PREFIX)/share/bash-completion/completions
+# The one place that names the version: --version of every tool.
+VERSION = 1.1.0
 
 CC ?= cc
 PKGS = jansson libelf libdw libcurl libcrypto zlib libzstd liblzma liblz4
 CFLAGS ?= -O2 -g
 SAN =
 XCFLAGS = $(CFLAGS) $(SAN) -std=gnu11 -Wall -Wextra -Wno-sign-compare \
-	-D_GNU_SOURCE $(shell pkg-config --cflags $(PKGS))
+	-D_GNU_SOURCE -DTHOTH_VERSION='"$(VERSION)"' $(shell pkg-config --cflags $(PKGS))
 # --as-needed: each tool records only the libraries its objects use.
 XLDFLAGS = $(LDFLAGS) $(SAN) -Wl,--as-needed
 LDLIBS = $(shell pkg-config --libs $(PKGS)) -lpthread
@@ -43,6 +46,7 @@ all: $(addprefix $(BIN)/,$(TOOLS) $(SCRIPTS))
 $(OBJ)/%.o: lib/%.c $(HDR) | $(OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(XCFLAGS) -Ilib -c -o $@ $<
+$(OBJ)/usage.o: Makefile	# THOTH_VERSION
 $(OBJ)/cmd-%.o: cmd/%.c $(HDR) | $(OBJ)
 	$(CC) $(XCFLAGS) -Ilib -c -o $@ $<
 $(OBJ)/libthoth.a: $(LIBOBJ)
@@ -54,8 +58,8 @@ $(BIN)/thoth-%: $(OBJ)/cmd-thoth-%.o $(OBJ)/libthoth.a | $(BIN)
 $(addprefix $(BIN)/,$(S3TOOLS)): $(BIN)/thoth-%: $(OBJ)/cmd-thoth-%.o \
     $(OBJ)/libthoth-s3.a $(OBJ)/libthoth.a | $(BIN)
 	$(CC) $(XCFLAGS) $(XLDFLAGS) -Wl,-u,thoth_store_s3_init -o $@ $^ $(LDLIBS)
-$(addprefix $(BIN)/,$(SCRIPTS)): $(BIN)/%: pipelines/% | $(BIN)
-	cp $< $@
+$(addprefix $(BIN)/,$(SCRIPTS)): $(BIN)/%: pipelines/% Makefile | $(BIN)
+	sed 's/@VERSION@/$(VERSION)/g' $< >$@.tmp && chmod +x $@.tmp && mv $@.tmp $@
 $(OBJ) $(BIN):
 	mkdir -p $@
 
@@ -76,7 +80,7 @@ fuzz:
 
 lint:
 	mandoc -Tlint -Wwarning man/*.[157]
-	shellcheck -x pipelines/thoth* analyzers/* tests/*.sh tests/run tests/*.t tests/bench/run
+	shellcheck -x pipelines/thoth* share/thoth.bash-completion analyzers/* tests/*.sh tests/run tests/*.t tests/bench/run
 
 deps:
 	.ci/deps
@@ -84,9 +88,11 @@ deps:
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) \
 	    $(DESTDIR)$(SHAREDIR)/analyzers $(DESTDIR)$(MANDIR)/man1 \
-	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
-	install -m 755 $(addprefix $(BIN)/,$(TOOLS)) $(filter-out %.sh,$(wildcard pipelines/thoth*)) $(DESTDIR)$(BINDIR)
-	install -m 644 $(wildcard pipelines/*.sh) $(DESTDIR)$(LIBEXECDIR)
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 \
+	    $(DESTDIR)$(COMPLETIONDIR)
+	install -m 755 $(addprefix $(BIN)/,$(TOOLS) $(filter-out %.sh,$(SCRIPTS))) $(DESTDIR)$(BINDIR)
+	install -m 644 $(addprefix $(BIN)/,$(filter %.sh,$(SCRIPTS))) $(DESTDIR)$(LIBEXECDIR)
+	install -m 644 share/thoth.bash-completion $(DESTDIR)$(COMPLETIONDIR)/thoth
 	install -m 755 $(wildcard analyzers/*) $(DESTDIR)$(SHAREDIR)/analyzers
 	install -m 644 share/signature.rules $(DESTDIR)$(SHAREDIR)
 	install -m 644 $(wildcard man/*.1) $(DESTDIR)$(MANDIR)/man1

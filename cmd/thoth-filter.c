@@ -33,11 +33,13 @@ struct filter {
 	int more;		/* more than MAX_SHOWN distinct ids */
 };
 
+static const char usage_text[] =
+    "usage: thoth-filter [-eI] [-f file]... [spec ...]\n";
+
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: thoth-filter [-eI] [-f file]... [spec ...]\n");
-	exit(THOTH_EXIT_FAIL);
+	thoth_usage(usage_text);
 }
 
 /* Prints n lines, up to the limit; 1 (stop reading) once it is reached. */
@@ -186,6 +188,7 @@ main(int argc, char **argv)
 	size_t i;
 
 	atexit(thoth_close_stdout);
+	thoth_help(argc, argv, usage_text);
 	while ((c = getopt(argc, argv, "ef:I")) != -1) {
 		switch (c) {
 		case 'e':

@@ -15,11 +15,13 @@
 
 static int iflag;	/* -i: ids only */
 
+static const char usage_text[] =
+    "usage: thoth-hash [-i] file ...\n";
+
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: thoth-hash [-i] file ...\n");
-	exit(THOTH_EXIT_FAIL);
+	thoth_usage(usage_text);
 }
 
 static int
@@ -45,6 +47,7 @@ main(int argc, char **argv)
 	int c, i, failed = 0;
 
 	atexit(thoth_close_stdout);
+	thoth_help(argc, argv, usage_text);
 	while ((c = getopt(argc, argv, "i")) != -1) {
 		switch (c) {
 		case 'i':

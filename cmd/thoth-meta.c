@@ -18,12 +18,14 @@
 
 #include "thoth.h"
 
+static const char usage_text[] =
+    "usage: thoth-meta [-S] [-p platform] [-n node] "
+    "[file ...]\n";
+
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: thoth-meta [-S] [-p platform] [-n node] "
-	    "[file ...]\n");
-	exit(THOTH_EXIT_FAIL);
+	thoth_usage(usage_text);
 }
 
 static int
@@ -51,6 +53,7 @@ main(int argc, char **argv)
 	int c;
 
 	atexit(thoth_close_stdout);
+	thoth_help(argc, argv, usage_text);
 	while ((c = getopt(argc, argv, "Sn:p:")) != -1) {
 		switch (c) {
 		case 'S':

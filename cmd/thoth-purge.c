@@ -8,7 +8,9 @@
  * without "dump" and with "purged": {"time": T, "reason": R}.  The dump is deleted
  * first and the record written after, under the index lock; a crash in
  * between leaves a record whose dump is missing, which the next purge
- * completes.  Records already purged are left alone.  A dump with a
+ * completes.  In an S3 store the index is refreshed from the shared log
+ * first and each dump judged on its record there; the purges go to the
+ * log, 1000 to an object (thoth-s3(7)).  Records already purged are left alone.  A dump with a
  * "ticket" is kept unless -t.  -k N keeps the N newest dumps ("time")
  * of each signature ("signature.hash"; records without one are one
  * group); -o AGE purges only dumps made more than AGE ago.  -n prints
@@ -37,7 +39,11 @@ struct purger {
 	json_t *newest;		/* signature hash -> [[time, id], ...] */
 	long purged, missing, kept_ticket, kept_newest, kept_young;
 	int64_t bytes;
+	json_t *queue;		/* S3: records to purge, not yet logged */
+	int failed;		/* S3: a batch failed */
 };
+
+#define BATCH	1000	/* purges in one log object (S3) */
 
 static int64_t
 record_time(const json_t *rec)
@@ -120,6 +126,14 @@ mark_purged(const struct purger *p, json_t *rec)
 	json_object_set_new(rec, "purged", mark);
 }
 
+static void
+purged_one(struct purger *p, const json_t *rec)
+{
+	thoth_json_print(stdout, rec);
+	p->purged++;
+	p->bytes += stored_bytes(rec);
+}
+
 /* A record not in the store yet: stored alone (thoth-put's fields). */
 static int
 store_record_only(struct purger *p, json_t *rec)
@@ -189,12 +203,85 @@ purge_one(struct purger *p, const json_t *in)
 	if (rv == 0 && (rv = thoth_store_put_info(p->st, rec)) == 0)
 		rv = thoth_index_append(p->ix, rec);
 	thoth_index_unlock(p->ix);
-	if (rv == 0) {
-		thoth_json_print(stdout, rec);
-		p->purged++;
-		p->bytes += stored_bytes(rec);
-	}
+	if (rv == 0)
+		purged_one(p, rec);
 	json_decref(rec);
+	return (rv);
+}
+
+/* One log line for a purge: what purge_stored changed, or the whole
+ * record of store_record_only. */
+static json_t *
+purge_line(const json_t *rec, int whole)
+{
+	const char *id = thoth_record_id(rec);
+
+	if (whole)
+		return (json_pack("{sssO}", "id", id, "put", rec));
+	return (json_pack("{sss{snsO}}", "id", id, "ops", "dump", "purged",
+	    json_object_get(rec, "purged")));
+}
+
+/*
+ * An S3 store: each queued dump is judged on its record in the index,
+ * refreshed from the shared log when the purge started (so a ticket set
+ * on any host before then keeps it); the dumps go, then the batch of
+ * purges is one log object, and the records stored alone get info.json.
+ */
+static int
+flush_purges(struct purger *p)
+{
+	json_t *ids = json_array(), *cur, *lines = json_array(), *rec, *in;
+	json_t *whole = json_array();
+	size_t i;
+	int rv = 0;
+
+	json_array_foreach(p->queue, i, in)
+		json_array_append(ids, json_object_get(in, "id"));
+	if ((cur = thoth_index_get(p->ix, ids)) == NULL)
+		rv = -1;
+	json_array_foreach(p->queue, i, in) {
+		const char *id = thoth_record_id(in);
+		int one = 0, alone = 0;
+		if (rv != 0)
+			break;
+		if ((rec = json_deep_copy(json_object_get(cur, id))) != NULL)
+			one = purge_stored(p, rec);
+		else if (json_object_get(in, "file") != NULL)
+			one = store_record_only(p, rec = json_deep_copy(in)),
+			    alone = 1;
+		else {
+			p->missing++;
+			one = thoth_fail("no such dump in %s",
+			    thoth_store_url(p->st));
+		}
+		if (one < 0)
+			warnx("%s: %s", id, thoth_errbuf);
+		if (one == 0)
+			json_array_append_new(lines, purge_line(rec, alone));
+		if (one == 0 && alone)
+			json_array_append(whole, rec);
+		p->failed |= one < 0;
+		json_decref(rec);
+	}
+	if (rv == 0 && json_array_size(lines) > 0)
+		rv = thoth_log_write(p->ix, p->st, lines, cur);
+	json_array_foreach(whole, i, rec) {
+		if (rv == 0)
+			rv = thoth_store_put_info(p->st, rec);
+	}
+	json_array_foreach(lines, i, rec) {
+		if (rv == 0)
+			purged_one(p, json_object_get(cur, thoth_record_id(rec)));
+	}
+	if (rv != 0)
+		warnx("%s", thoth_errbuf);
+	p->failed |= rv != 0;
+	json_array_clear(p->queue);
+	json_decref(cur);
+	json_decref(ids);
+	json_decref(lines);
+	json_decref(whole);
 	return (rv);
 }
 
@@ -219,15 +306,17 @@ purge_rec(json_t *rec, const struct thoth_where *w, void *arg)
 		p->kept_young++;
 		return (0);
 	}
-	if (!p->dry) {
+	if (!p->dry && p->queue != NULL) {
+		json_array_append(p->queue, rec);
+		rv = json_array_size(p->queue) < BATCH ? 0 : flush_purges(p);
+		rv = rv < 0 ? 0 : rv;	/* flush_purges said why */
+	} else if (!p->dry) {
 		rv = purge_one(p, rec);
 	} else if (json_object_get(rec, "ticket") != NULL && !p->ticketed) {
 		p->kept_ticket++;
 		rv = 1;
 	} else {
-		thoth_json_print(stdout, rec);
-		p->purged++;
-		p->bytes += stored_bytes(rec);
+		purged_one(p, rec);
 		rv = 0;
 	}
 	if (rv < 0) {
@@ -283,12 +372,14 @@ run(struct purger *p, int argc, char **argv)
 	return (failed);
 }
 
+static const char usage_text[] =
+    "usage: thoth-purge [-nqt] [-k N] [-o age] [-r reason] "
+    "[file ...]\n";
+
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: thoth-purge [-nqt] [-k N] [-o age] [-r reason] "
-	    "[file ...]\n");
-	exit(THOTH_EXIT_FAIL);
+	thoth_usage(usage_text);
 }
 
 static const struct option longopts[] = {
@@ -326,6 +417,7 @@ options(struct purger *p, int argc, char **argv)
 	char *end;
 	int c;
 
+	thoth_help(argc, argv, usage_text);
 	while ((c = getopt_long(argc, argv, "nqtk:o:r:", longopts, NULL)) != -1) {
 		if (c == 'n')
 			p->dry = 1;
@@ -366,7 +458,17 @@ main(int argc, char **argv)
 	if ((p.st = thoth_store_open(NULL)) == NULL ||
 	    (p.ix = thoth_index_open(p.st, NULL)) == NULL)
 		errx(THOTH_EXIT_FAIL, "%s", thoth_errbuf);
+	if (thoth_log_kept(p.st)) {
+		p.queue = json_array();
+		if (thoth_log_refresh(p.ix, p.st, 0, 0) != 0)
+			errx(THOTH_EXIT_FAIL, "%s: %s", thoth_store_url(p.st),
+			    thoth_errbuf);
+	}
 	rv = run(&p, argc, argv);
+	if (p.queue != NULL && json_array_size(p.queue) > 0)
+		(void) flush_purges(&p);
+	rv |= p.failed;
+	json_decref(p.queue);
 	if (!p.quiet)
 		warnx("%s %ld dumps (%.1f MB); kept %ld with a ticket, %ld newest of "
 		    "their signature, %ld younger", p.dry ? "would purge" :

@@ -5,7 +5,10 @@
  *
  * Reads records with "id" and "file" (from thoth-hash | thoth-meta),
  * copies each dump to <store>/<id>/<name>, then writes <id>/info.json
- * and appends the record to the index.  Adds "name", "dump",
+ * and appends the record to the index.  In an S3 store the dump is
+ * <id>/dump (plus the suffix of its compression), with its name as
+ * "original_name", and the record goes to the store's log before
+ * info.json (thoth-s3(7)).  Adds "name", "dump",
  * "uploaded" and "version"; drops "file" (a path on this host only).
  * -z (gzip) and -Z (zstd) store a dump that is not compressed yet as
  * <name>.gz or <name>.zst and set "compression" and "stored_size".
@@ -31,6 +34,7 @@ static const char *squeeze;	/* -z/-Z: "gzip" or "zstd" */
 struct put {
 	struct thoth_store *st;
 	struct thoth_index *ix;
+	int logged;		/* an S3 store with the shared index log */
 };
 
 /* The name a dump keeps in the store: its base name, made safe. */
@@ -126,6 +130,7 @@ indexed(struct put *p, const char *id)
  * goes to the index if the index lacks it (a run killed, or short of
  * space, between info.json and the index) and is printed.  0 stored,
  * 1 not (*old: the record of a dump whose bytes are gone, or NULL), -1.
+ * The shared log of an S3 store is its own index: nothing to mend.
  */
 static int
 already_stored(struct put *p, const char *id, const char *file, json_t **old)
@@ -134,7 +139,7 @@ already_stored(struct put *p, const char *id, const char *file, json_t **old)
 
 	if (rv != 0)
 		return (rv);
-	if ((rv = indexed(p, id)) > 0 || (rv == 0 &&
+	if (p->logged || (rv = indexed(p, id)) > 0 || (rv == 0 &&
 	    thoth_index_append(p->ix, *old) == 0)) {
 		rv = 0;
 		if (!quiet)
@@ -148,21 +153,20 @@ already_stored(struct put *p, const char *id, const char *file, json_t **old)
 	return (rv);
 }
 
-/* already_stored, taking the lock for it. */
+/* already_stored, taking the lock for it (none on a shared log). */
 static int
-check_stored(struct put *p, const char *id, const char *file)
+check_stored(struct put *p, const char *id, const char *file, json_t **old)
 {
-	json_t *old = NULL;
-	int rv = thoth_index_lock(p->ix);
+	int rv = p->logged ? 0 : thoth_index_lock(p->ix);
 
 	if (rv == 0) {
-		rv = already_stored(p, id, file, &old);
-		thoth_index_unlock(p->ix);
+		rv = already_stored(p, id, file, old);
+		if (!p->logged)
+			thoth_index_unlock(p->ix);
 	}
-	if (rv > 0 && old != NULL && !quiet)
+	if (rv > 0 && *old != NULL && !quiet)
 		warnx("%s: %s is recorded but its dump is missing: storing it "
 		    "again", file, id);
-	json_decref(old);
 	return (rv);
 }
 
@@ -197,6 +201,43 @@ keep_edits(json_t *rec, const json_t *old)
 	for (i = 0; old != NULL && i < sizeof (edits) / sizeof (edits[0]); i++)
 		if ((v = json_object_get(old, edits[i])) != NULL)
 			json_object_set(rec, edits[i], (json_t *)v);
+}
+
+/* The suffix a stored dump has for its compression. */
+static const char *
+suffix(const char *compression)
+{
+	static const char *const map[][2] = {
+		{ "gzip", ".gz" }, { "zstd", ".zst" }, { "xz", ".xz" },
+		{ "lz4", ".lz4" },
+	};
+	size_t i;
+
+	for (i = 0; compression != NULL && i < sizeof (map) / sizeof (map[0]);
+	    i++) {
+		if (strcmp(compression, map[i][0]) == 0)
+			return (map[i][1]);
+	}
+	return ("");
+}
+
+/*
+ * An S3 store, shared by hosts that take no lock together: the dump is
+ * named by its id, so that two hosts storing it at once write the same
+ * object, then its record is logged (the index of every host learns it
+ * from the log), then info.json keeps it in the plain layout.
+ */
+static int
+publish_logged(struct put *p, json_t *rec)
+{
+	json_t *lines = json_pack("[{sOsO}]", "id", json_object_get(rec, "id"),
+	    "put", rec);
+	int rv = thoth_log_write(p->ix, p->st, lines, NULL);
+
+	if (rv == 0)
+		rv = thoth_store_put_info(p->st, rec);
+	json_decref(lines);
+	return (rv);
 }
 
 /*
@@ -258,13 +299,18 @@ check_file(const json_t *in, const char *file)
 static int
 store_dump(struct put *p, const json_t *in, const char *id, const char *file)
 {
-	int rv = check_stored(p, id, file);
+	json_t *old = NULL;
+	int logged = p->logged, rv = check_stored(p, id, file, &old);
 	if (rv > 0 && check_file(in, file) != 0)
 		rv = -1;
-	if (rv <= 0)
+	if (rv <= 0) {
+		json_decref(old);
 		return (rv < 0 ? (warnx("%s: %s", file, thoth_errbuf), -1) : 0);
+	}
 
 	json_t *rec = json_deep_copy(in);
+	keep_edits(rec, old);
+	json_decref(old);
 	char *name = object_name(file), *tmp = NULL;
 	if (squeeze != NULL && json_object_get(in, "compression") == NULL) {
 		if (thoth_compress_file(file, squeeze, &tmp) != 0) {
@@ -273,16 +319,20 @@ store_dump(struct put *p, const json_t *in, const char *id, const char *file)
 			free(name);
 			return (-1);
 		}
-		char *z = thoth_xasprintf("%s.%s", name, *squeeze == 'g' ? "gz" : "zst");
+		char *z = thoth_xasprintf("%s%s", name, suffix(squeeze));
 		free(name);
 		name = z;
 		json_object_set_new(rec, "compression", json_string(squeeze));
 	}
-	char *key = thoth_xasprintf("%s/%s", id, name);
+	char *key = logged ? thoth_xasprintf("%s/dump%s", id, suffix(
+	    json_string_value(json_object_get(rec, "compression")))) :
+	    thoth_xasprintf("%s/%s", id, name);
 	json_object_del(rec, "file");
 	json_object_del(rec, "file_hex");
 	set_string(rec, "name", thoth_store_path(p->st, id));
 	set_string(rec, "dump", thoth_store_path(p->st, key));
+	if (logged)
+		set_string(rec, "original_name", object_name(file));
 	if (json_object_get(rec, "version") == NULL)
 		json_object_set_new(rec, "version", json_string(THOTH_RECORD_VERSION));
 	if (!quiet)
@@ -297,7 +347,9 @@ store_dump(struct put *p, const json_t *in, const char *id, const char *file)
 		free(tmp);
 	}
 	json_object_set_new(rec, "uploaded", json_integer(thoth_now()));
-	if (rv == 0 && (rv = publish(p, rec, file)) > 0)
+	if (rv == 0 && logged)
+		rv = publish_logged(p, rec);
+	else if (rv == 0 && (rv = publish(p, rec, file)) > 0)
 		drop_duplicate(p, id, key);
 	if (rv == 0)
 		thoth_json_print(stdout, rec);
@@ -326,11 +378,13 @@ put_one(json_t *in, const struct thoth_where *w, void *arg)
 	return (rv);
 }
 
+static const char usage_text[] =
+    "usage: thoth-put [-q] [-z | -Z] [FILE...]\n";
+
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: thoth-put [-q] [-z | -Z] [FILE...]\n");
-	exit(THOTH_EXIT_FAIL);
+	thoth_usage(usage_text);
 }
 
 int
@@ -339,6 +393,7 @@ main(int argc, char **argv)
 	struct put p;
 	int c, rv;
 
+	thoth_help(argc, argv, usage_text);
 	while ((c = getopt(argc, argv, "qzZ")) != -1) {
 		switch (c) {
 		case 'q':
@@ -360,6 +415,7 @@ main(int argc, char **argv)
 	if ((p.st = thoth_store_open(NULL)) == NULL ||
 	    (p.ix = thoth_index_open(p.st, NULL)) == NULL)
 		errx(THOTH_EXIT_FAIL, "%s", thoth_errbuf);
+	p.logged = thoth_log_kept(p.st);
 	rv = thoth_records(argc, argv, put_one, &p);
 	thoth_index_close(p.ix);
 	thoth_store_close(p.st);

@@ -2,14 +2,16 @@
  * thoth-report - count the values of a field, or list records as a table
  *
  * usage: thoth-report [-f file]... field
- *        thoth-report -t [-f file]... [field ...]
+ *        thoth-report -t [-w width] [-f file]... [field ...]
  *
  * Reads records from stdin or from each -f file.  The first form
  * prints a JSON object of value -> number of records, most frequent
  * first; the value is a string as is, anything else as compact JSON,
  * "undefined" when absent.  -t prints the table of thoth ls: "id"
  * (16 digits), "type", "time" (UTC), "cmd" for cores or "node" for
- * crash dumps, "ticket", then each field asked for.  Writes no record.
+ * crash dumps, "ticket", then each field asked for; -w shares a width
+ * (a terminal's) out among the last columns, cutting what does not fit
+ * with "...".  Writes no record.
  */
 #include <ctype.h>
 #include <err.h>
@@ -21,6 +23,10 @@
 #include "thoth.h"
 
 #define COLUMN	16	/* width of the NODE/CMD, TICKET and extra columns */
+#define FIXED	43	/* NAME, TYPE and TIME with their blanks */
+
+static int column = COLUMN;	/* -w: fitted to the width */
+static int fit;			/* -w: cells cut to their column */
 
 struct report {
 	char **fields;
@@ -33,12 +39,14 @@ struct count {
 	json_int_t n;
 };
 
+static const char usage_text[] =
+    "usage: thoth-report [-f file]... field\n"
+    "       thoth-report -t [-w width] [-f file]... [field ...]\n";
+
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: thoth-report [-f file]... field\n"
-	    "       thoth-report -t [-f file]... [field ...]\n");
-	exit(THOTH_EXIT_FAIL);
+	thoth_usage(usage_text);
 }
 
 static int
@@ -74,14 +82,28 @@ print_counts(json_t *counts)
 	json_decref(sorted);
 }
 
-/* Prints a table cell: control characters would break the table. */
+/* Prints a table cell: control characters would break the table.
+ * With -w, a cell longer than its column ends in "..." (characters are
+ * counted, not the bytes of their UTF-8). */
 static void
 cell(const char *s, int width, int last)
 {
-	int n = 0;
+	int n = 0, len = 0;
+	const char *p;
 
-	for (; *s != '\0'; s++, n++)
+	for (p = s; *p != '\0'; p++)
+		len += ((unsigned char)*p & 0xc0) != 0x80;
+	for (; *s != '\0'; s++) {
+		if (((unsigned char)*s & 0xc0) != 0x80) {
+			if (fit && len > width && n == width - 3) {
+				fputs(width >= 3 ? "..." : "", stdout);
+				n = width;
+				break;
+			}
+			n++;
+		}
 		putchar(iscntrl((unsigned char)*s) ? '?' : *s);
+	}
 	if (!last)
 		printf("%*s", width > n ? width - n + 1 : 1, "");
 }
@@ -124,10 +146,10 @@ on_row(json_t *rec, const struct thoth_where *where, void *arg)
 	cell(name, 16, 0);
 	cell(type != NULL ? type : "-", 5, 0);
 	time_cell(json_object_get(rec, "time"));
-	value_cell(who, COLUMN, 0);
-	value_cell(json_object_get(rec, "ticket"), COLUMN, r->nfields == 0);
+	value_cell(who, column, 0);
+	value_cell(json_object_get(rec, "ticket"), column, r->nfields == 0);
 	for (i = 0; i < r->nfields; i++)
-		value_cell(thoth_json_path(rec, r->fields[i]), COLUMN,
+		value_cell(thoth_json_path(rec, r->fields[i]), column,
 		    i == r->nfields - 1);
 	putchar('\n');
 	return (0);
@@ -138,13 +160,14 @@ print_header(const struct report *r)
 {
 	int i;
 
-	printf("%-16s %-5s %-19s %-16s ", "NAME", "TYPE", "TIME", "NODE/CMD");
-	cell("TICKET", COLUMN, r->nfields == 0);
+	printf("%-16s %-5s %-19s ", "NAME", "TYPE", "TIME");
+	cell("NODE/CMD", column, 0);
+	cell("TICKET", column, r->nfields == 0);
 	for (i = 0; i < r->nfields; i++) {
 		char *h = thoth_xstrdup(r->fields[i]), *p;
 		for (p = h; *p != '\0'; p++)
 			*p = (char)toupper((unsigned char)*p);
-		cell(h, COLUMN, i == r->nfields - 1);
+		cell(h, column, i == r->nfields - 1);
 		free(h);
 	}
 	putchar('\n');
@@ -155,16 +178,20 @@ main(int argc, char **argv)
 {
 	struct report r = { NULL, 0, json_object() };
 	char **files = thoth_xmalloc(sizeof (char *) * (size_t)argc);
-	int c, nfiles = 0, table = 0, failed;
+	int c, nfiles = 0, table = 0, width = 0, failed;
 
 	atexit(thoth_close_stdout);
-	while ((c = getopt(argc, argv, "f:t")) != -1) {
+	thoth_help(argc, argv, usage_text);
+	while ((c = getopt(argc, argv, "f:tw:")) != -1) {
 		switch (c) {
 		case 'f':
 			files[nfiles++] = optarg;
 			break;
 		case 't':
 			table = 1;
+			break;
+		case 'w':
+			width = (int)thoth_opt_number(optarg, 1, 100000);
 			break;
 		default:
 			usage();
@@ -174,6 +201,11 @@ main(int argc, char **argv)
 	r.nfields = argc - optind;
 	if (!table && r.nfields != 1)
 		usage();
+	if (width > 0) {	/* NODE/CMD, TICKET, the fields: blanks between */
+		fit = 1;
+		column = (width - FIXED - (r.nfields + 1)) / (r.nfields + 2);
+		column = column < 4 ? 4 : column;
+	}
 	if (table) {
 		print_header(&r);
 		failed = thoth_records(nfiles, files, on_row, &r);

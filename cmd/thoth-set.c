@@ -14,11 +14,15 @@
  * on the dump, as "analyzed": {NAME: {"hash", "time", "exit"}}.
  * "signature": {"text", "hash", "rules"} replaces the crash signature
  * (thoth-sign -e makes these edits for thoth resign).
- * Each edit reads the dump's info.json from the store, changes
- * "properties" or "ticket", writes info.json back and appends the new
- * record to the index, all under the index lock, so edits from many
- * processes never lose each other.  Prints each edited record.  Values,
- * records and nesting have limits (VALUE_MAX, RECORD_MAX, DEPTH_MAX).
+ * An edit is a set of paths written (edit_ops).  In a directory store
+ * each edit reads the dump's info.json, writes those paths, writes it
+ * back and appends the new record to the index, all under the index
+ * lock, so edits from many processes never lose each other.  In an S3
+ * store, shared by many hosts, nothing is written back: the edits go,
+ * up to 1000 at a time, as one new object of the store's log, and the
+ * local index folds them in (thoth-s3(7)).  Prints each edited record.
+ * Values, records and nesting have limits (VALUE_MAX, RECORD_MAX,
+ * DEPTH_MAX).
  */
 #include <err.h>
 #include <stdlib.h>
@@ -27,11 +31,15 @@
 
 #include "thoth.h"
 
+#define BATCH	1000	/* edits in one log object (S3) */
+
 struct setter {
 	struct thoth_store *st;
 	struct thoth_index *ix;
 	json_t *edit;		/* the edit given by options, or NULL */
+	json_t *batch;		/* S3: log lines not written yet */
 	long missing;
+	int failed;		/* a batch failed */
 };
 
 /* Tickets are keys of a defect tracker: OS-2359, MANTA-1817. */
@@ -175,83 +183,64 @@ check_edit(const json_t *edit)
 	return (0);
 }
 
-/* Returns the object at rec.name, creating it. Borrowed. */
-static json_t *
-object_field(json_t *rec, const char *name)
+/* One path the edit writes (prefix + name); null removes it. */
+static void
+op(json_t *ops, const char *prefix, const char *name, json_t *value)
 {
-	json_t *o = json_object_get(rec, name);
+	char *path = thoth_xasprintf("%s%s", prefix, name);
 
-	if (!json_is_object(o)) {
-		o = json_object();
-		json_object_set_new(rec, name, o);
-	}
-	return (o);
+	json_object_set_new(ops, path, value);
+	free(path);
 }
 
-/* Who set what: provenance.properties.NAME and provenance.ticket. */
-static void
-note_provenance(json_t *rec, const json_t *edit)
+/*
+ * What an edit writes, path by path: properties, and who set them
+ * (provenance: an edit by hand leaves no analyzer's name on what it
+ * changed), the ticket, the signature, an analyzer's run.  The same
+ * ops are applied to info.json in a directory store and logged in an
+ * S3 store, so both give the same record.
+ */
+static json_t *
+edit_ops(const json_t *edit)
 {
 	const json_t *by = json_object_get(edit, "by"), *v, *ran;
-	json_t *prov, *props;
+	json_t *ops = json_object(), *done;
 	const char *k;
 	size_t i;
 
-	if ((ran = json_object_get(edit, "ran")) != NULL) {
-		json_t *done = json_deep_copy(ran);
-		json_object_del(done, "analyzer");
-		json_object_set_new(object_field(rec, "analyzed"),
-		    json_string_value(json_object_get(ran, "analyzer")), done);
+	json_object_foreach((json_t *)json_object_get(edit, "set"), k, v) {
+		op(ops, "properties.", k, json_deep_copy(v));
+		op(ops, "provenance.properties.", k, by != NULL ?
+		    json_deep_copy(by) : json_null());
 	}
-	/* An edit by hand leaves no analyzer's name on what it changed. */
-	if (by == NULL) {
-		if ((prov = json_object_get(rec, "provenance")) == NULL)
-			return;
-		json_object_foreach((json_t *)json_object_get(edit, "set"), k, v)
-			thoth_json_del_path(json_object_get(prov, "properties"), k);
-		json_array_foreach(json_object_get(edit, "unset"), i, v)
-			thoth_json_del_path(json_object_get(prov, "properties"),
-			    json_string_value(v));
-		if (json_object_get(edit, "ticket") != NULL ||
-		    json_object_get(edit, "unticket") != NULL)
-			json_object_del(prov, "ticket");
-		return;
+	json_array_foreach(json_object_get(edit, "unset"), i, v) {
+		op(ops, "properties.", json_string_value(v), json_null());
+		op(ops, "provenance.properties.", json_string_value(v),
+		    json_null());
 	}
-	prov = object_field(rec, "provenance");
-	props = object_field(prov, "properties");
-	json_object_foreach((json_t *)json_object_get(edit, "set"), k, v)
-		thoth_json_set_path(props, k, json_deep_copy(by));
-	json_array_foreach(json_object_get(edit, "unset"), i, v)
-		thoth_json_del_path(props, json_string_value(v));
-	if (json_object_get(edit, "ticket") != NULL)
-		json_object_set(prov, "ticket", (json_t *)by);
-	if (json_is_true(json_object_get(edit, "unticket")))
-		json_object_del(prov, "ticket");
-}
-
-static void
-apply(json_t *rec, const json_t *edit)
-{
-	json_t *props = object_field(rec, "properties"), *v;
-	const char *k;
-	size_t i;
-
-	json_object_foreach((json_t *)json_object_get(edit, "set"), k, v)
-		thoth_json_set_path(props, k, json_deep_copy(v));
-	json_array_foreach(json_object_get(edit, "unset"), i, v)
-		thoth_json_del_path(props, json_string_value(v));
-	if (json_is_true(json_object_get(edit, "unticket")))
-		json_object_del(rec, "ticket");
-	if ((v = json_object_get(edit, "ticket")) != NULL)
-		json_object_set(rec, "ticket", v);
+	if (json_is_true(json_object_get(edit, "unticket"))) {
+		op(ops, "", "ticket", json_null());
+		op(ops, "", "provenance.ticket", json_null());
+	}
+	if ((v = json_object_get(edit, "ticket")) != NULL) {
+		op(ops, "", "ticket", json_deep_copy(v));
+		op(ops, "", "provenance.ticket", by != NULL ?
+		    json_deep_copy(by) : json_null());
+	}
 	if ((v = json_object_get(edit, "signature")) != NULL)
-		json_object_set_new(rec, "signature", json_deep_copy(v));
-	note_provenance(rec, edit);
+		op(ops, "", "signature", json_deep_copy(v));
+	if ((ran = json_object_get(edit, "ran")) != NULL) {
+		done = json_deep_copy(ran);
+		json_object_del(done, "analyzer");
+		op(ops, "analyzed.", json_string_value(json_object_get(ran,
+		    "analyzer")), done);
+	}
+	return (ops);
 }
 
 /* Read-modify-write of one info.json under the index lock. */
 static int
-edit_dump(struct setter *s, const char *id, const json_t *edit)
+edit_dump(struct setter *s, const char *id, const json_t *ops)
 {
 	json_t *rec = NULL;
 	int rv;
@@ -259,8 +248,8 @@ edit_dump(struct setter *s, const char *id, const json_t *edit)
 	if (thoth_index_lock(s->ix) != 0)
 		return (-1);
 	if ((rv = thoth_store_get_info(s->st, id, &rec)) == 0) {
-		apply(rec, edit);
-		if ((rv = check_record(rec)) == 0)
+		rv = thoth_fold_ops(rec, ops, NULL);
+		if (rv == 0 && (rv = check_record(rec)) == 0)
 			rv = thoth_store_put_info(s->st, rec);
 		/* Then the index: when that fails, say that the store changed. */
 		if (rv == 0 && (rv = thoth_index_append(s->ix, rec)) != 0)
@@ -273,6 +262,73 @@ edit_dump(struct setter *s, const char *id, const json_t *edit)
 	if (rv == 0)
 		thoth_json_print(stdout, rec);
 	json_decref(rec);
+	return (rv);
+}
+
+/* The records of ids in the index; if some are not there, once more
+ * after a refresh: another host may have stored them a moment ago. */
+static json_t *
+known_ids(struct setter *s, const json_t *ids)
+{
+	json_t *known = thoth_index_get(s->ix, ids);
+
+	if (known != NULL && json_object_size(known) < json_array_size(ids) &&
+	    thoth_log_refresh(s->ix, s->st, 0, 0) == 0) {
+		json_decref(known);
+		known = thoth_index_get(s->ix, ids);
+	}
+	return (known);
+}
+
+/*
+ * An S3 store: the batch of edits becomes one log object (nothing
+ * shared is read and written back), for dumps the index knows after a
+ * refresh; the records they make are printed in input order.
+ */
+static int
+flush_log(struct setter *s)
+{
+	json_t *ids = json_array(), *known, *lines = json_array(), *out;
+	json_t *line;
+	size_t i;
+	int rv = 0;
+
+	if (json_array_size(s->batch) == 0)
+		goto done;
+	json_array_foreach(s->batch, i, line)
+		json_array_append(ids, json_object_get(line, "id"));
+	if ((known = known_ids(s, ids)) == NULL) {
+		warnx("%s", thoth_errbuf);
+		rv = -1;
+		goto done;
+	}
+	json_array_foreach(s->batch, i, line) {
+		const char *id = thoth_record_id(line);
+		if (json_object_get(known, id) != NULL) {
+			json_array_append(lines, line);
+			continue;
+		}
+		warnx("%s: no such dump in %s", id, thoth_store_url(s->st));
+		s->missing++;
+		rv = -1;
+	}
+	out = json_object();
+	if (json_array_size(lines) > 0 &&
+	    thoth_log_write(s->ix, s->st, lines, out) != 0) {
+		warnx("%s", thoth_errbuf);
+		rv = -1;
+	} else {
+		json_array_foreach(lines, i, line)
+			thoth_json_print(stdout, json_object_get(out,
+			    thoth_record_id(line)));
+	}
+	json_decref(out);
+	json_decref(known);
+done:
+	json_array_clear(s->batch);
+	json_decref(lines);
+	json_decref(ids);
+	s->failed |= rv != 0;
 	return (rv);
 }
 
@@ -292,7 +348,15 @@ set_one(json_t *in, const struct thoth_where *w, void *arg)
 		warnx("%s:%zu: %s", w->file, w->line, thoth_errbuf);
 		return (-1);
 	}
-	if ((rv = edit_dump(s, id, edit)) != 0) {
+	json_t *ops = edit_ops(edit);
+	if (s->batch != NULL) {
+		json_array_append_new(s->batch, json_pack("{ss, so}", "id", id,
+		    "ops", ops));
+		return (json_array_size(s->batch) < BATCH ? 0 : flush_log(s));
+	}
+	rv = edit_dump(s, id, ops);
+	json_decref(ops);
+	if (rv != 0) {
 		warnx("%s: %s", id, thoth_errbuf);
 		s->missing += rv > 0;
 		return (-1);
@@ -300,12 +364,14 @@ set_one(json_t *in, const struct thoth_where *w, void *arg)
 	return (0);
 }
 
+static const char usage_text[] =
+    "usage: thoth-set [-s NAME VALUE | -j NAME JSON | "
+    "-u NAME | -t TICKET | -T] [FILE...]\n";
+
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: thoth-set [-s NAME VALUE | -j NAME JSON | "
-	    "-u NAME | -t TICKET | -T] [FILE...]\n");
-	exit(THOTH_EXIT_FAIL);
+	thoth_usage(usage_text);
 }
 
 /* The edit an option asks for; NAME/VALUE come from argv after it. */
@@ -339,9 +405,10 @@ option_edit(int c, int *argc, char ***argv)
 int
 main(int argc, char **argv)
 {
-	struct setter s = { NULL, NULL, NULL, 0 };
+	struct setter s = { NULL, NULL, NULL, NULL, 0, 0 };
 	int c, rv;
 
+	thoth_help(argc, argv, usage_text);
 	while ((c = getopt(argc, argv, "s:j:u:t:T")) != -1) {
 		if (c == '?' || s.edit != NULL)
 			usage();
@@ -355,7 +422,17 @@ main(int argc, char **argv)
 	if ((s.st = thoth_store_open(NULL)) == NULL ||
 	    (s.ix = thoth_index_open(s.st, NULL)) == NULL)
 		errx(THOTH_EXIT_FAIL, "%s", thoth_errbuf);
+	if (thoth_log_kept(s.st)) {
+		s.batch = json_array();
+		if (thoth_log_refresh(s.ix, s.st, -1, 0) != 0)
+			errx(THOTH_EXIT_FAIL, "%s: %s", thoth_store_url(s.st),
+			    thoth_errbuf);
+	}
 	rv = thoth_records(argc, argv, set_one, &s);
+	if (s.batch != NULL)
+		(void) flush_log(&s);
+	rv |= s.failed;
+	json_decref(s.batch);
 	json_decref(s.edit);
 	thoth_index_close(s.ix);
 	thoth_store_close(s.st);

@@ -80,11 +80,13 @@ sign_one(json_t *rec, const struct thoth_where *w, void *arg)
 	return (0);
 }
 
+static const char usage_text[] =
+    "usage: thoth-sign [-c | -e] [-r rules] [file ...]\n";
+
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: thoth-sign [-c | -e] [-r rules] [file ...]\n");
-	exit(THOTH_EXIT_FAIL);
+	thoth_usage(usage_text);
 }
 
 int
@@ -94,6 +96,7 @@ main(int argc, char **argv)
 	const char *rules = NULL;
 	int c, rv;
 
+	thoth_help(argc, argv, usage_text);
 	while ((c = getopt(argc, argv, "cer:")) != -1) {
 		switch (c) {
 		case 'c':

@@ -18,12 +18,14 @@
 
 #include "thoth.h"
 
+static const char usage_text[] =
+    "usage: thoth-store put KEY | get KEY [FILE] | "
+    "ls [PREFIX] | rm KEY | path KEY\n";
+
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: thoth-store put KEY | get KEY [FILE] | "
-	    "ls [PREFIX] | rm KEY | path KEY\n");
-	exit(THOTH_EXIT_FAIL);
+	thoth_usage(usage_text);
 }
 
 static int
@@ -102,6 +104,7 @@ main(int argc, char **argv)
 	struct thoth_store *st;
 	int rv;
 
+	thoth_help(argc, argv, usage_text);
 	if (getopt(argc, argv, "") != -1 || argc - optind < 1)
 		usage();
 	atexit(thoth_close_stdout);

@@ -44,6 +44,7 @@ int thoth_read_stream(FILE *fp, const char *what, char **buf, size_t *len);
 char *thoth_temp_name(const char *path);	/* <dir>/.<name>.tmp.<pid> */
 /* Removes .NAME.part.PID / .NAME.tmp.PID files of dead writers in dir. */
 void thoth_sweep_stale(const char *dir);
+int thoth_remove_tree(const char *path);	/* rm -r; 0 if absent */
 void thoth_close_stdout(void);
 
 /* json.c */
@@ -94,6 +95,9 @@ int thoth_dump_meta(json_t *rec, const struct thoth_meta_opts *opts);
  * temporary file in $TMPDIR, whose name *tmp the caller unlinks and
  * frees.  0, or -1 with nothing left behind. */
 int thoth_compress_file(const char *path, const char *format, char **tmp);
+/* dump/decompress.c: a gzip, zstd, xz or lz4 file (fd in, read from its
+ * start) decompressed into fd out.  0 or -1. */
+int thoth_decompress_fd(int in, int out);
 
 /* spec.c: dump specifications (see thoth-filter(1)). */
 struct thoth_spec;
@@ -121,6 +125,13 @@ int thoth_filter_records(const struct thoth_spec *spec, int argc, char **argv,
  * thoth_json_path(rec, field), or "undefined". */
 int thoth_count_records(const char *field, int argc, char **argv,
     json_t *counts);
+/* The values of a few fields (paths as for thoth_json_path; at most
+ * 16) of each record, in input order, read on every core: v[i] is the
+ * thoth_json_scalar of path i, or NULL when absent (borrowed, valid
+ * during the call).  fn returns 0 to go on, 1 to stop, -1 on failure. */
+typedef int (*thoth_values_fn)(char *const *v, void *arg);
+int thoth_values_records(const char *const *paths, int n, int argc,
+    char **argv, thoth_values_fn fn, void *arg);
 
 /* store/store.c: the object store (DESIGN §2), local directory or S3. */
 struct thoth_store;
@@ -155,6 +166,10 @@ int thoth_store_delete(struct thoth_store *st, const char *key);
 typedef int (*thoth_list_fn)(const char *name, void *arg);
 int thoth_store_list(struct thoth_store *st, const char *prefix,
     thoth_list_fn fn, void *arg);
+/* The same, only names that sort after 'after' (NULL: all); S3 lists
+ * them in order, a directory in no particular order. */
+int thoth_store_list_after(struct thoth_store *st, const char *prefix,
+    const char *after, thoth_list_fn fn, void *arg);
 /* Many small objects (info.json for a rebuild), several requests in
  * flight where the backend can (S3).  fn is called once per key, in no
  * particular order, with rv 0 and the object in buf/len (borrowed, valid
@@ -179,7 +194,8 @@ const char *thoth_index_dir(const struct thoth_index *ix);
 /* Exclusive lock serialising writers (and store read-modify-writes). */
 int thoth_index_lock(struct thoth_index *ix);
 void thoth_index_unlock(struct thoth_index *ix);
-/* Appends records to the journal; caller holds the lock. */
+/* Appends a record, or an array of records in one write, to the
+ * journal; caller holds the lock. */
 int thoth_index_append(struct thoth_index *ix, const json_t *rec);
 /* Every current record, oldest "time" first, last write for an id wins;
  * records whose "uploaded" lies outside [lo, hi) may be skipped cheaply. */
@@ -201,6 +217,35 @@ int thoth_index_update(struct thoth_index *ix, struct thoth_store *st,
 /* Merges the journal into the base (takes the lock if not held). */
 int thoth_index_compact(struct thoth_index *ix);
 
+/* index/fold.c: a record as the fold of stamped writes (an S3 store's
+ * shared log).  join folds in (a record with "stamps", as
+ * thoth_fold_entry makes them or a snapshot holds them); ops applies
+ * {PATH: VALUE, or null to remove} to rec, stamped (NULL: unstamped, as
+ * a directory store does).  0 or -1. */
+int thoth_fold_join(json_t *cur, const json_t *in);
+int thoth_fold_ops(json_t *rec, const json_t *ops, const char *stamp);
+json_t *thoth_fold_entry(const json_t *line, const char *stamp);
+
+/* index/log.c: the shared log of an S3 store (thoth-s3(7)). */
+int thoth_log_kept(const struct thoth_store *st);	/* an S3 store */
+/* Folds the log objects not read yet into the local index, unless it
+ * was refreshed less than max_age seconds ago (-1: $THOTH_REFRESH, 5). */
+int thoth_log_refresh(struct thoth_index *ix, struct thoth_store *st,
+    int max_age, int verbose);
+/* Writes lines ({"id", "put": REC} or {"id", "ops": {...}}) as one new
+ * log object, then folds them into the local index; out (may be NULL)
+ * gets id -> the record now. */
+int thoth_log_write(struct thoth_index *ix, struct thoth_store *st,
+    const json_t *lines, json_t *out);
+/* thoth_index_rebuild, then the newest snapshot and the whole log. */
+int thoth_log_rebuild(struct thoth_index *ix, struct thoth_store *st,
+    int verbose);
+/* A snapshot of the whole fold into the store; old log deleted. */
+int thoth_log_snapshot(struct thoth_index *ix, struct thoth_store *st,
+    int verbose);
+/* The current records of ids (an array of strings): id -> record. */
+json_t *thoth_index_get(struct thoth_index *ix, const json_t *ids);
+
 /* signature.c: crash signatures and their rules file (thoth-sign(1)). */
 struct thoth_sigrules;
 /* path NULL: $THOTH_SIGNATURE_RULES, else the shipped signature.rules
@@ -212,5 +257,50 @@ const char *thoth_sigrules_version(const struct thoth_sigrules *r);
 const char *thoth_sigrules_file(const struct thoth_sigrules *r);
 /* {"text", "hash", "rules"} from rec's cmd, signal and stack. */
 json_t *thoth_signature(const struct thoth_sigrules *r, const json_t *rec);
+
+/* tally.c: records counted by a key, with the time of each, for trends
+ * (thoth-html, thoth-trend).  Rows and their keys are owned by the
+ * tally; data is the caller's, given to thoth_tally_free's fn. */
+struct thoth_tally;
+struct thoth_tally_row {
+	char *key;
+	size_t n, cap;		/* records counted */
+	int64_t first, last;	/* least and greatest time */
+	int64_t *times;
+	void *data;
+};
+struct thoth_tally *thoth_tally_new(void);
+struct thoth_tally_row *thoth_tally_add(struct thoth_tally *t,
+    const char *key, int64_t time);
+/* Every row, most records first, then by key; no add after it. */
+struct thoth_tally_row **thoth_tally_rows(struct thoth_tally *t, size_t *n);
+void thoth_tally_range(const struct thoth_tally *t, int64_t *first,
+    int64_t *last);		/* over every row */
+void thoth_tally_free(struct thoth_tally *t, void (*fn)(void *data));
+/* Periods of width seconds: a day starts at 00:00 UTC, a week (7 days)
+ * on Monday.  The start of time's period; how many periods from first's
+ * to last's; a row's count in each of nb periods from first's. */
+int64_t thoth_period_start(int64_t time, int64_t width);
+size_t thoth_period_count(int64_t first, int64_t last, int64_t width);
+/* A multiple of width that covers first to last in at most max periods. */
+int64_t thoth_period_fit(int64_t first, int64_t last, int64_t width,
+    size_t max);
+void thoth_tally_buckets(const struct thoth_tally_row *r, int64_t first,
+    int64_t width, size_t nb, size_t *counts);
+/* The time of a record from the text of its "time" (thoth_values_records):
+ * 0 when absent or not an integer. */
+int64_t thoth_value_time(const char *v);
+/* t as UTC by strftime's fmt into buf (returned), or "-". */
+char *thoth_utc(int64_t t, const char *fmt, char *buf, size_t size);
+
+/* usage.c: what every tool does with -h, --help and --version among its
+ * leading options: usage (the text of "usage: ...\n" lines) on stdout,
+ * or "NAME VERSION", and exit 0. */
+void thoth_help(int argc, char **argv, const char *usage);
+/* A usage error: the usage on stderr, exit 1. */
+void thoth_usage(const char *usage) __attribute__((noreturn));
+/* The number of an option, from min to max, else "s: not a number from
+ * min to max" on stderr and exit 1. */
+long thoth_opt_number(const char *s, long min, long max);
 
 #endif /* THOTH_H */

@@ -2,6 +2,7 @@
  * util.c - errors, allocation, ages, ids and small file helpers.
  */
 #include <errno.h>
+#include <ftw.h>
 #include <dirent.h>
 #include <err.h>
 #include <fcntl.h>
@@ -293,4 +294,21 @@ thoth_sweep_stale(const char *dir)
 	}
 	if (d != NULL)
 		closedir(d);
+}
+
+static int
+remove_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb; (void)ftw;
+	return (flag == FTW_DP ? rmdir(path) : unlink(path));
+}
+
+/* Removes a directory and all in it (or nothing, if it is not there). */
+int
+thoth_remove_tree(const char *path)
+{
+	if (nftw(path, remove_one, 16, FTW_DEPTH | FTW_PHYS) != 0 &&
+	    errno != ENOENT)
+		return (thoth_fail("%s: %s", path, strerror(errno)));
+	return (0);
 }

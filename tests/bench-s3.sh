@@ -14,27 +14,10 @@ BIN=${BIN:-$top/bin}
 export PATH="$BIN:$PATH"
 size_mb=${1:-1024}
 rounds=${ROUNDS:-2}
-work=$(mktemp -d "${TMPDIR:-/tmp}/thoth-bench-s3.XXXXXX")
-srv=$work/srv
-cleanup() {
-	"$top/tests/s3-server.sh" stop "$srv" >/dev/null 2>&1 || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
-
-if ! env_lines=$("$top/tests/s3-server.sh" start "$srv" 2>"$work/start.err"); then
-	echo "bench-s3: skipped: $(tail -n 1 "$work/start.err")" >&2
-	exit 77
-fi
-eval "$env_lines"
-base="http://${AWS_ACCESS_KEY_ID//:/%3A}:$AWS_SECRET_ACCESS_KEY@${AWS_ENDPOINT_URL#http://}"
-s3curl() {
-	curl -fsS --aws-sigv4 "aws:amz:$AWS_REGION:s3" \
-	    -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$@"
-}
-bucket=thoth-bench
-s3curl -X PUT "$base/$bucket" -o /dev/null
-export THOTH_STORE=s3://$bucket/dumps XDG_CACHE_HOME=$work/cache
+NAME=bench-s3
+# shellcheck source=tests/bench-s3-lib.sh
+. "$top/tests/bench-s3-lib.sh"
+export XDG_CACHE_HOME=$work/cache
 
 file=$work/dump
 head -c "$((size_mb * 1024 * 1024))" /dev/urandom >"$file"

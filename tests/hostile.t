@@ -176,7 +176,7 @@ same "hostile psargs: quotes, newline, backslash kept; invalid UTF-8 replaced" \
     "$(thoth-hash "$T/hostile/psargs-odd" | thoth-meta 2>/dev/null | jq -r '.psargs | [contains("a\"b"), contains("\\d\ne"), contains("\ufffd"), contains("$(touch pwned)")] | @csv')" \
     "true,true,true,true"
 
-# Regression (was a bug in lib/dump_meta.c + elfutils): a core of another machine
+# Regression (was a bug in lib/dump/meta.c + elfutils): a core of another machine
 # (s390) whose thread notes libdwfl cannot read makes dwfl_getthreads
 # stop early and leak its thread iterator (16 bytes): harmless in a
 # short-lived thoth-meta, but a LeakSanitizer report (exit 99) under
@@ -191,7 +191,7 @@ else
 	skip "thoth-meta on the libdw leak input" "tests/fuzz/crashes/fuzz_dump_stack/libdw-getthreads-leak missing"
 fi
 
-# Regression (was a bug in lib/dump_elf.c): a 4 MB core whose 60000 program
+# Regression (was a bug in lib/dump/elf.c): a 4 MB core whose 60000 program
 # headers are all PT_NOTE over the same 1 MB makes thoth-hash digest 60
 # GB (and thoth-meta walk the notes 60000 times): minutes of CPU for
 # one small file, which stalls ingestion.  Each PT_NOTE is checked

@@ -316,19 +316,20 @@ done | thoth-put -q >/dev/null
 ndumps=$(thoth-filter -I | wc -l)
 same "S3: $ndumps dumps to start with" "$ndumps" 22
 
-bigcore "$T/s3big.core" 12 s3 big
-s3id=$(thoth-hash -i "$T/s3big.core")
+# A new core each time: the shared log remembers every record it was
+# told of, so a dump removed by hand would still be listed.
 kills=0
 S3RUNS=$(((RUNS + 1) / 2))
 for i in $(seq 1 "$S3RUNS"); do
+	bigcore "$T/s3big.core" 12 s3 big "$i"
+	s3id=$(thoth-hash -i "$T/s3big.core")
 	killrun 900 thoth upload --no-auto "$T/s3big.core"
 	note "S3 upload kill $i" "$(store_problems; index_problems)"
 	thoth upload --no-auto "$T/s3big.core" >/dev/null 2>&1 || note "S3 upload kill $i" "re-run failed"
 	thoth-store get "$s3id/info.json" >/dev/null 2>&1 || note "S3 upload kill $i" "re-run did not store it"
 	note "S3 upload kill $i, after re-run" "$(store_problems)"
-	for k in $(thoth-store ls "$s3id/"); do thoth-store rm "$k"; done
-	err=$(thoth-index 2>&1) || note "S3 upload kill $i" "thoth index failed: $err"
 done
+ndumps=$(thoth-filter -I | wc -l)
 report "S3: thoth upload (12 MB, multipart, 20 MB/s) SIGKILLed $S3RUNS times ($kills while running): consistent, re-run stores it"
 
 kills=0
@@ -351,4 +352,8 @@ for i in $(seq 1 "$S3RUNS"); do
 	thoth index >/dev/null 2>&1 || note "S3 index kill $i" "re-run failed"
 done
 report "S3: thoth index SIGKILLed $S3RUNS times ($kills while running): old index intact, re-run rebuilds"
-same "S3: index equals the store after a rebuild" "$(thoth index 2>/dev/null; index_is_store)" ""
+# In an S3 store info.json keeps the upload record and the edits are in
+# the log: the index is what a rebuild from nothing makes of both.
+same "S3: index equals a rebuild from nothing" "$(thoth index 2>/dev/null; diff \
+    <(thoth-filter -I | jq -cS . | sort) \
+    <(rm -rf "$T/fresh"; THOTH_INDEX=$T/fresh thoth-index 2>/dev/null; THOTH_INDEX=$T/fresh thoth-filter -I | jq -cS . | sort))" ""

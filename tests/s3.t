@@ -20,6 +20,7 @@ store_state() {
 	cat "$ix"/*.ndjson 2>/dev/null | md5sum
 }
 info() { thoth-store get "$1/info.json" | jq -c "${2:-.}"; }
+indexed() { thoth-filter -I "$1" | jq -c "${2:-.}"; }	# the record, folded
 uploads() { s3curl "$base/$bucket?uploads=" | grep -o '<Key>[^<]*</Key>' | sort -u | tr -d '\n'; }
 # Every info.json names a dump that is there whole (size as recorded).
 consistent() {
@@ -50,8 +51,9 @@ rec $id1 "$T/core.one" 300 one >"$T/in1"
 out=$(thoth-put -q "$T/in1" 2>"$T/err") && rc=0 || rc=$?
 same "put exits 0" "$rc" 0
 same "put prints the stored record" "$(jq -c '[.id,.name,.dump,.uploaded,has("file")]' <<<"$out")" \
-    "[\"$id1\",\"s3://$bucket/dumps/$id1\",\"s3://$bucket/dumps/$id1/core.one\",1700000000,false]"
-same "dump stored byte for byte" "$(s3curl "$base/$bucket/dumps/$id1/core.one")" "dump one"
+    "[\"$id1\",\"s3://$bucket/dumps/$id1\",\"s3://$bucket/dumps/$id1/dump\",1700000000,false]"
+same "dump stored byte for byte, named by its id" "$(s3curl "$base/$bucket/dumps/$id1/dump")" "dump one"
+same "its own name is kept in the record" "$(jq -r .original_name <<<"$out")" core.one
 same "info.json is the record" "$(info $id1)" "$(jq -c . <<<"$out")"
 same "index is a local cache under XDG_CACHE_HOME" "$(thoth-filter -I | jq -r .id)" "$id1"
 same "index directory named after endpoint, bucket and prefix" "$(ls "$ix")" \
@@ -66,7 +68,7 @@ rec $id2 "$T/core two" 200 two >"$T/in2"
 rec $id3 "$T/core.3" 100 three >>"$T/in2"
 truth "put two more (one name with a space)" thoth-put -q "$T/in2"
 same "unsafe characters in dump names are replaced" \
-    "$(thoth-store ls "$id2/")" "$(printf '%s\n' "$id2/core_two" "$id2/info.json")"
+    "$(thoth-store ls "$id2/"; indexed "$id2" .original_name)" "$(printf '%s\n' "$id2/dump" "$id2/info.json" '"core_two"')"
 same "index lists oldest first" "$(thoth-filter -I | jq -r .cmd | tr '\n' ' ')" "three two one "
 
 before=$(store_state)
@@ -77,40 +79,42 @@ same "store and index unchanged after a bad put" "$(store_state)" "$before"
 # --- set
 expect "set a string property" 0 '"bmc"' -- \
     bash -c "echo '{\"id\":\"$id1\"}' | thoth-set -s triage bmc | jq .properties.triage"
-same "info.json has it" "$(info $id1 .properties)" '{"triage":"bmc"}'
+same "the index has it" "$(indexed $id1 .properties)" '{"triage":"bmc"}'
+same "info.json keeps the upload record: edits are in the log" "$(info $id1 .properties)" null
 echo "{\"id\":\"$id1\"}" | thoth-set -j triage '{"category":"SMF","engineer":"bmc"}' >/dev/null
 echo "{\"id\":\"$id1\"}" | thoth-set -s triage.engineer rm >/dev/null
-same "set JSON, then a nested property" "$(info $id1 .properties.triage)" '{"category":"SMF","engineer":"rm"}'
+same "set JSON, then a nested property" "$(indexed $id1 .properties.triage)" '{"category":"SMF","engineer":"rm"}'
 echo "{\"id\":\"$id1\"}" | thoth-set -u triage >/dev/null
-same "unset" "$(info $id1 .properties)" '{}'
+same "unset (the emptied properties go too)" "$(indexed $id1 .properties)" null
 echo "{\"id\":\"$id1\"}" | thoth-set -t OS-2359 >/dev/null
-same "ticket" "$(info $id1 .ticket)" '"OS-2359"'
+same "ticket" "$(indexed $id1 .ticket)" '"OS-2359"'
 echo "{\"id\":\"$id1\"}" | thoth-set -T >/dev/null
-same "unticket" "$(info $id1 'has("ticket")')" false
+same "unticket" "$(indexed $id1 'has("ticket")')" false
 printf '{"id":"%s","set":{"a":1,"b":[2]},"ticket":"MANTA-1"}\n{"id":"%s","unset":["a"]}\n' $id2 $id2 |
     thoth-set >/dev/null
-same "edit records (analyzer style)" "$(info $id2 '[.properties,.ticket]')" '[{"b":[2]},"MANTA-1"]'
+same "edit records (analyzer style)" "$(indexed $id2 '[.properties,.ticket]')" '[{"b":[2]},"MANTA-1"]'
 expect_err "set: unknown dump" 2 "^thoth-set: 55555555555555555555555555555555: no such dump" -- \
     thoth-set -s a b <<<'{"id":"55555555555555555555555555555555"}'
 seq 1 10 | parallel -j 5 "echo '{\"id\":\"$id3\",\"set\":{\"p{}\":{}}}' | thoth-set >/dev/null"
-same "10 parallel edits, none lost" "$(info $id3 '.properties | length')" 10
-same "index agrees with the store" \
-    "$(thoth-filter -I | jq -c '[.id,.properties,.ticket]' | sort)" \
-    "$(for i in $id1 $id2 $id3; do info "$i" '[.id,.properties,.ticket]'; done | sort)"
+same "10 parallel edits, none lost" "$(indexed $id3 '.properties | length')" 10
+same "every edit is one log object" "$(thoth-store ls log/ | wc -l)" 20
+same "index agrees with a rebuild from the store" \
+    "$(thoth-filter -I | jq -S -c . | sort)" \
+    "$(THOTH_INDEX=$T/agree thoth-index && THOTH_INDEX=$T/agree thoth-filter -I | jq -S -c . | sort)"
 
 # --- index: rebuild into a fresh index, update (-i)
-want=$(thoth-filter -I)
+want=$(thoth-filter -I | jq -S -c . | sort)
 echo partial | thoth-store put 44444444444444444444444444444444/core
 echo analyzer | thoth-store put analyzers/a
 export THOTH_INDEX=$T/fresh-index
 expect_err "rebuild says what it skipped" 0 '44444444444444444444444444444444: no info.json \(unfinished upload\), skipped' -- \
     thoth-index -v
-same "rebuild restores the index" "$(thoth-filter -I)" "$want"
+same "rebuild restores the index" "$(thoth-filter -I | jq -S -c . | sort)" "$want"
 printf 'dump five' >"$T/core.5"
 THOTH_INDEX=$T/other-host thoth-put -q < <(rec 55555555555555555555555555555555 "$T/core.5" 400 five) >/dev/null
-expect_err "update fetches only the new dump" 0 '^thoth-index: 1 new records' -- thoth-index -iv
+expect_err "update reads only the new log object" 0 '^thoth-index: 1 new log objects, 1 records changed' -- thoth-index -iv
 same "updated index has it" "$(thoth-filter -I | jq -r .cmd | tr '\n' ' ')" "three two one five "
-expect_err "update again: nothing new" 0 '^thoth-index: 0 new records' -- thoth-index -iv
+expect_err "update again: nothing new" 0 '^thoth-index: 0 new log objects' -- thoth-index -iv
 unset THOTH_INDEX
 
 # --- store objects
@@ -135,13 +139,13 @@ idb=66666666666666666666666666666666
 head -c 12582912 /dev/urandom >"$T/big"
 truth "put a 12 MiB dump in 5 MiB parts" thoth-put -q < <(rec $idb "$T/big" 500 big)
 same "stored as a 3-part multipart object" \
-    "$(s3curl -I "$base/$bucket/dumps/$idb/big" | tr -d '\r' | grep -io 'etag: "[0-9a-f]*-[0-9]*"' | sed 's/.*-//')" '3"'
-truth "get it back" thoth-store get $idb/big "$T/big.back"
+    "$(s3curl -I "$base/$bucket/dumps/$idb/dump" | tr -d '\r' | grep -io 'etag: "[0-9a-f]*-[0-9]*"' | sed 's/.*-//')" '3"'
+truth "get it back" thoth-store get $idb/dump "$T/big.back"
 truth "byte for byte" cmp "$T/big" "$T/big.back"
 same "no multipart upload left" "$(uploads)" ""
 
 # --- downloads resume from a partial file, and are checked
-etag=$(s3curl -I "$base/$bucket/dumps/$idb/big" | tr -d '\r' | awk -F': ' 'tolower($1) == "etag" { print $2 }')
+etag=$(s3curl -I "$base/$bucket/dumps/$idb/dump" | tr -d '\r' | awk -F': ' 'tolower($1) == "etag" { print $2 }')
 partial() {	# partial SOURCE: the first 7 MB of SOURCE as big.got.part, tagged
 	head -c 7000000 "$1" >"$T/big.got.part"
 	python3 -c 'import os, sys; os.setxattr(sys.argv[1], "user.thoth.s3", sys.argv[2].encode())' \
@@ -149,12 +153,12 @@ partial() {	# partial SOURCE: the first 7 MB of SOURCE as big.got.part, tagged
 }
 partial /dev/zero
 expect_err "resumed download of a damaged partial file is refused" 1 "download damaged" -- \
-    thoth-store get $idb/big "$T/big.got"
+    thoth-store get $idb/dump "$T/big.got"
 partial "$T/big"
-truth "resumed download completes" thoth-store get $idb/big "$T/big.got"
+truth "resumed download completes" thoth-store get $idb/dump "$T/big.got"
 truth "resumed download byte for byte" cmp "$T/big" "$T/big.got"
 same "it asked for the rest only (206, 5582912 bytes)" \
-    "$(grep -c "GET /$bucket/dumps/$idb/big HTTP/1.0 206 - - - - 5582912 " "$srv/log/proxy.log")" 2
+    "$(grep -c "GET /$bucket/dumps/$idb/dump HTTP/1.0 206 - - - - 5582912 " "$srv/log/proxy.log")" 2
 
 # --- the proxy restarts in the middle of an upload
 restart_during() {	# restart_during ID: exit status of thoth-put of big2 as ID while the proxy restarts
@@ -166,7 +170,7 @@ restart_during() {	# restart_during ID: exit status of thoth-put of big2 as ID w
 head -c 12000000 /dev/urandom >"$T/big2"
 export THOTH_S3_TRIES=8	# however slowly the proxy comes back here
 same "proxy restart mid-upload: retried, stored" "$(restart_during 77777777777777777777777777777777)" 0
-thoth-store get 77777777777777777777777777777777/big2 "$T/big2.back" 2>/dev/null
+thoth-store get 77777777777777777777777777777777/dump "$T/big2.back" 2>/dev/null
 truth "after the restart, the dump is whole" cmp "$T/big2" "$T/big2.back"
 export THOTH_S3_TRIES=1
 same "proxy restart mid-upload, no retries: fails" "$(restart_during 88888888888888888888888888888888)" 1

@@ -60,7 +60,7 @@ same "thoth debug removes its directory afterwards" \
     "$(d=$(sed -n 3p "$T/debug.facts"); [ -e "$d" ] && echo "$d left")" ""
 rm -rf "${TMPDIR:?}"/*
 
-# Regression (was a bug in lib/store_dir.c dir_put_file): the kernel writes cores
+# Regression (was a bug in lib/store/dir.c dir_put_file): the kernel writes cores
 # 0600 (they hold the process's memory: keys, passwords), the store
 # copies them 0644 (umask 022), readable by every local user who can
 # reach the store (a per-user store in a 0755 home, a shared one).
@@ -117,7 +117,7 @@ truth "THOTH_S3_DEBUG hides the Authorization header" grep -q '^> Authorization:
 # ---------------------------------------------------------------- fetch and debug caches
 cache=$XDG_CACHE_HOME/thoth/dumps
 path=$(thoth-fetch "$id" 2>/dev/null)
-same "thoth-fetch caches the dump under XDG_CACHE_HOME" "${path#"$cache/"}" "$id/big.core"
+same "thoth-fetch caches the dump under XDG_CACHE_HOME" "${path#"$cache/"}" "$id/dump"
 same "fetched dump is 0600" "$(mode "$path")" 600
 same "cache directories are 0700" "$(mode "$cache") $(mode "$cache/$id")" "700 700"
 same "no partial files left in the cache" "$(find "$cache" -name '.*' -o -name '*.part*' | wc -l)" 0
@@ -136,4 +136,4 @@ thoth debug "$id" <"$T/debug.in" >/dev/null 2>&1
 same "thoth debug on S3: its directory is 0700 and info.json 0600" \
     "$(sed -n 1,2p "$T/debug.facts" | tr '\n' ' ')" "700 $me 600 "
 same "thoth debug on S3: the dump it fetched is 0600 in 0700 directories" \
-    "$(mode "$cache/$id/big.core") $(mode "$cache") $(mode "$cache/$id")" "600 700 700"
+    "$(mode "$cache/$id/dump") $(mode "$cache") $(mode "$cache/$id")" "600 700 700"

@@ -8,7 +8,7 @@ export THOTH_NOW=   # real time: mtime ages relative to now
 
 # --- usage
 expect_err "no arguments: usage from the table" 1 "^usage: thoth SUBCOMMAND" -- thoth
-truth "usage lists every subcommand" bash -c 'thoth 2>&1 | grep -c "^       thoth " | grep -qx 18'
+truth "usage lists every subcommand" bash -c 'thoth 2>&1 | grep -c "^       thoth " | grep -qx 19'
 expect_err "unknown subcommand" 1 "^thoth: frobnicate: unknown subcommand" -- thoth frobnicate
 same "unknown names fall through to the tools" "$(thoth hash -i "$CORES/core.segv")" "$(thoth-hash -i "$CORES/core.segv")"
 

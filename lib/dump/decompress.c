@@ -380,3 +380,26 @@ dz_content_size(struct dz *z, const unsigned char *head, size_t len)
 	}
 	return (-1);
 }
+
+/* A compressed file (fd in, at its start) decompressed into fd out:
+ * snapshots of the shared log (index/log.c) are zstd. */
+int
+thoth_decompress_fd(int in, int out)
+{
+	unsigned char head[DUMP_HEAD];
+	enum dz_format fmt;
+	struct dz *z;
+	uint64_t total;
+	ssize_t n = pread(in, head, sizeof (head), 0);
+	int rv;
+
+	if (n < 0)
+		return (thoth_fail("read: %s", strerror(errno)));
+	if ((fmt = dz_detect(head, (size_t)n)) == DZ_NONE)
+		return (thoth_fail("not gzip, zstd, xz or lz4"));
+	if ((z = dz_open(in, fmt)) == NULL)
+		return (-1);
+	rv = dz_copy(z, out, &total);
+	dz_close(z);
+	return (rv);
+}

@@ -57,6 +57,25 @@ journal_max(void)
 	return ((off_t)n);
 }
 
+/* rec's line, or the lines of each record of an array of them. */
+static char *
+journal_lines(const json_t *rec, size_t *len)
+{
+	const json_t *one = rec;
+	char *buf = NULL, *text;
+	size_t i = 0;
+	FILE *fp = open_memstream(&buf, len);
+
+	while (json_is_array(rec) ? (one = json_array_get(rec, i++)) != NULL :
+	    i++ == 0) {
+		text = thoth_json_line(one);
+		fprintf(fp, "%s\n", text);
+		free(text);
+	}
+	fclose(fp);
+	return (buf);
+}
+
 int
 thoth_index_append(struct thoth_index *ix, const json_t *rec)
 {
@@ -71,10 +90,8 @@ thoth_index_append(struct thoth_index *ix, const json_t *rec)
 	}
 	if (repair_tail(fd, path) != 0)
 		goto out;
-	char *text = thoth_json_line(rec);
-	line = thoth_xasprintf("%s\n", text);
-	free(text);
-	size_t len = strlen(line);
+	size_t len = 0;
+	line = journal_lines(rec, &len);
 	ssize_t n = write(fd, line, len);
 	/* A short write sets no errno: it is the disk that is full. */
 	if (n != (ssize_t)len || fdatasync(fd) != 0) {

@@ -17,6 +17,9 @@ struct job {
 	void *arg;
 	const char *field;		/* count */
 	json_t *counts;
+	const char *const *fields;	/* values */
+	int nfields;
+	thoth_values_fn vfn;
 	const char *name;		/* the input being read */
 	int failed;
 };
@@ -296,6 +299,182 @@ thoth_count_records(const char *field, int argc, char **argv, json_t *counts)
 
 	if (scan_reference())
 		return (thoth_records(argc, argv, ref_count, &job));
+	each_file(&job, argc, argv, &ops);
+	return (job.failed);
+}
+
+/*
+ * Values: workers read a few fields of each record, so that the thread
+ * that gets them parses no JSON.  A worker writes, for each path, "-"
+ * when it is absent, else the length of its text, ':' and the text (a
+ * string unescaped, anything else its compact JSON), then '\n'.
+ */
+#define MAXVALUES	16
+
+struct vctx {			/* a worker's */
+	struct scan_rec rec;
+	char *buf;
+	size_t cap;
+};
+
+static void *
+vctx_new(void *arg)
+{
+	struct vctx *c = thoth_xmalloc(sizeof (*c));
+
+	(void)arg;
+	c->buf = NULL;
+	c->cap = 0;
+	return (c);
+}
+
+static void
+vctx_free(void *arg, void *wctx)
+{
+	struct vctx *c = wctx;
+
+	(void)arg;
+	free(c->buf);
+	free(c);
+}
+
+static void
+put_value(struct scan_out *out, const char *s, size_t len)
+{
+	char n[24];
+
+	scan_bytes(out, n, (size_t)snprintf(n, sizeof (n), "%zu:", len));
+	scan_bytes(out, s, len);
+}
+
+/* The values of a record jansson read: v[i] NULL when absent, else
+ * malloc'd. */
+static void
+slow_values(const struct job *job, const json_t *rec, char **v)
+{
+	const json_t *f;
+	int i;
+
+	for (i = 0; i < job->nfields; i++)
+		v[i] = (f = thoth_json_path(rec, job->fields[i])) != NULL ?
+		    thoth_json_scalar(f) : NULL;
+}
+
+static void
+values_line(void *arg, void *wctx, struct scan_out *out, const char *s,
+    size_t len)
+{
+	struct job *job = arg;
+	struct vctx *c = wctx;
+	struct scan_val v;
+	char *sv[MAXVALUES];
+	json_t *rec;
+	int i;
+
+	if (scan_line(&c->rec, s, len) == 0) {
+		for (i = 0; i < job->nfields; i++) {
+			if (!scan_path(&c->rec, job->fields[i], &v))
+				scan_bytes(out, "-", 1);
+			else if (v.type != SV_STR)
+				put_value(out, v.p, v.len);
+			else {
+				if (v.len > c->cap)
+					c->buf = realloc(c->buf, c->cap = v.len);
+				if (c->buf == NULL)
+					abort();
+				put_value(out, c->buf,
+				    (size_t)scan_str(&v, c->buf, c->cap));
+			}
+		}
+		scan_put(out, "", 0);
+		return;
+	}
+	if ((rec = slow_record(out, s, len)) == NULL)
+		return;
+	slow_values(job, rec, sv);
+	for (i = 0; i < job->nfields; i++) {
+		if (sv[i] == NULL)
+			scan_bytes(out, "-", 1);
+		else
+			put_value(out, sv[i], strlen(sv[i]));
+		free(sv[i]);
+	}
+	scan_put(out, "", 0);
+	json_decref(rec);
+}
+
+/* The records of a chunk back from what values_line wrote. */
+static int
+values_lines(const char *lines, size_t len, size_t n, void *arg)
+{
+	struct job *job = arg;
+	const char *p = lines, *e = lines + len;
+	char *v[MAXVALUES], *end;
+	size_t k;
+	int i, rv;
+
+	for (; n > 0 && p < e; n--, p++) {	/* p++: the '\n' */
+		for (i = 0; i < job->nfields; i++) {
+			if (*p == '-') {
+				v[i] = NULL;
+				p++;
+				continue;
+			}
+			k = strtoul(p, &end, 10);
+			v[i] = thoth_xmalloc(k + 1);
+			memcpy(v[i], end + 1, k);
+			v[i][k] = '\0';
+			p = end + 1 + k;
+		}
+		rv = job->vfn(v, job->arg);
+		for (i = 0; i < job->nfields; i++)
+			free(v[i]);
+		if (rv < 0)
+			job->failed = 1;
+		if (rv == 1)
+			return (1);
+	}
+	return (0);
+}
+
+static int
+values_deliver(void *arg, struct scan_out *out, size_t line0)
+{
+	struct job *job = arg;
+
+	return (scan_deliver(out, job->name, line0, values_lines, job,
+	    &job->failed));
+}
+
+/* THOTH_SCAN=jansson: the same values from whole records. */
+static int
+ref_values(json_t *rec, const struct thoth_where *where, void *arg)
+{
+	struct job *job = arg;
+	char *v[MAXVALUES];
+	int i, rv;
+
+	(void)where;
+	slow_values(job, rec, v);
+	rv = job->vfn(v, job->arg);
+	for (i = 0; i < job->nfields; i++)
+		free(v[i]);
+	return (rv);
+}
+
+int
+thoth_values_records(const char *const *paths, int n, int argc, char **argv,
+    thoth_values_fn fn, void *arg)
+{
+	static const struct scan_ops ops = { vctx_new, vctx_free,
+	    values_line, values_deliver };
+	struct job job = { .fields = paths, .nfields = n, .vfn = fn,
+	    .arg = arg };
+
+	if (n > MAXVALUES)
+		abort();
+	if (scan_reference())
+		return (thoth_records(argc, argv, ref_values, &job));
 	each_file(&job, argc, argv, &ops);
 	return (job.failed);
 }

@@ -225,8 +225,8 @@ is_dir(const char *parent, const struct dirent *de)
 }
 
 static int
-dir_list(struct thoth_store *st, const char *prefix, thoth_list_fn fn,
-    void *arg)
+dir_list(struct thoth_store *st, const char *prefix, const char *after,
+    thoth_list_fn fn, void *arg)
 {
 	char *path = *prefix ? dir_local(st, prefix) : thoth_xstrdup(st->root);
 	DIR *d = opendir(path);
@@ -240,7 +240,8 @@ dir_list(struct thoth_store *st, const char *prefix, thoth_list_fn fn,
 		return (rv);
 	}
 	while (rv == 0 && (de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
+		if (de->d_name[0] == '.' || (after != NULL &&
+		    strcmp(de->d_name, after) <= 0))
 			continue;
 		if (is_dir(path, de)) {
 			char *name = thoth_xasprintf("%s/", de->d_name);

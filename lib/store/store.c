@@ -41,10 +41,10 @@ no_get(struct thoth_store *st, const char *key, char **buf, size_t *len)
 }
 
 static int
-no_list(struct thoth_store *st, const char *prefix, thoth_list_fn fn,
-    void *arg)
+no_list(struct thoth_store *st, const char *prefix, const char *after,
+    thoth_list_fn fn, void *arg)
 {
-	(void)st; (void)prefix; (void)fn; (void)arg;
+	(void)st; (void)prefix; (void)after; (void)fn; (void)arg;
 	return (unlinked());
 }
 
@@ -240,9 +240,16 @@ int
 thoth_store_list(struct thoth_store *st, const char *prefix,
     thoth_list_fn fn, void *arg)
 {
+	return (thoth_store_list_after(st, prefix, NULL, fn, arg));
+}
+
+int
+thoth_store_list_after(struct thoth_store *st, const char *prefix,
+    const char *after, thoth_list_fn fn, void *arg)
+{
 	if (*prefix != '\0' && check_key(prefix) != 0)
 		return (-1);
-	return (st->ops->list(st, prefix, fn, arg));
+	return (st->ops->list(st, prefix, after, fn, arg));
 }
 
 int

@@ -27,8 +27,9 @@ struct thoth_store_ops {
 	    thoth_progress_fn progress, void *arg);
 	int (*get_file)(struct thoth_store *, const char *key, const char *path);
 	int (*del)(struct thoth_store *, const char *key);
-	int (*list)(struct thoth_store *, const char *prefix, thoth_list_fn fn,
-	    void *arg);
+	/* after: NULL, or only names that sort after it */
+	int (*list)(struct thoth_store *, const char *prefix, const char *after,
+	    thoth_list_fn fn, void *arg);
 	char *(*local)(const struct thoth_store *, const char *key);
 	/* optional: NULL means one get at a time */
 	int (*get_many)(struct thoth_store *, char *const *keys, size_t n,

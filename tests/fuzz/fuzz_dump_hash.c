@@ -1,6 +1,6 @@
 /*
  * fuzz_dump_hash.c - the dump recogniser and hasher (lib/dump*.c,
- * lib/decompress.c) on any bytes: thoth_dump_hash of a file holding the
+ * lib/dump/decompress.c) on any bytes: thoth_dump_hash of a file holding the
  * input.
  *
  * Contracts checked: no crash, leak or undefined behaviour; a failure

@@ -1,6 +1,6 @@
 /*
- * fuzz_index.c - the index reader (lib/index_scan.c, lib/scan_index.c,
- * lib/scan_sidecar.c) on hostile index files: base.ndjson,
+ * fuzz_index.c - the index reader (lib/index/read.c, lib/index/filter.c,
+ * lib/index/sidecar.c) on hostile index files: base.ndjson,
  * journal.ndjson and base.ndjson.idx written from the input into an
  * index directory of this process.
  *

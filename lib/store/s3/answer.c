@@ -59,7 +59,11 @@ s3_explain(struct s3_req *r)
 		return;
 	if (r->tries > 1)
 		snprintf(tries, sizeof (tries), " (%d tries)", r->tries);
-	if (r->cres != CURLE_OK) {
+	if (r->cres == CURLE_OPERATION_TIMEDOUT) {
+		snprintf(r->msg, sizeof (r->msg), "%s: no answer in %ld s "
+		    "(THOTH_S3_TIMEOUT)%s", s3->where.endpoint, s3->timeout,
+		    tries);
+	} else if (r->cres != CURLE_OK) {
 		snprintf(r->msg, sizeof (r->msg), "%s: %s%s", s3->where.endpoint,
 		    r->cerr[0] != '\0' ? r->cerr : curl_easy_strerror(r->cres),
 		    tries);

@@ -324,9 +324,10 @@ req_start(struct s3_req *r)
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->all_hdrs);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->cerr);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, 10L);
-	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);	/* stalled: */
-	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, 60L);	/* retry */
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, s3->timeout < 10 ?
+	    s3->timeout : 10L);
+	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);	/* stalled */
+	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, s3->timeout);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 256L * 1024);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
@@ -385,8 +386,9 @@ retryable(const struct s3_req *r)
 		    r->status == 429 || r->status == 408 ||
 		    strcmp(r->code, "RequestTimeout") == 0 ||
 		    strcmp(r->code, "SlowDown") == 0);
+	case CURLE_OPERATION_TIMEDOUT:	/* no answer for THOTH_S3_TIMEOUT */
+		return (0);
 	case CURLE_COULDNT_CONNECT:
-	case CURLE_OPERATION_TIMEDOUT:
 	case CURLE_SEND_ERROR:
 	case CURLE_RECV_ERROR:
 	case CURLE_GOT_NOTHING:

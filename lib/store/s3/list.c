@@ -1,6 +1,7 @@
 /*
  * list.c - listing a "directory" of the store: ListObjectsV2 with
- * delimiter "/", page after page (continuation tokens).
+ * delimiter "/", page after page (continuation tokens), from the start
+ * or after a key (start-after: the shared log's cursor).
  *
  * SigV4 signs the query string as sent, and the server re-encodes what
  * it received before checking: so parameters go in sorted order with
@@ -16,6 +17,7 @@ struct page {
 	thoth_list_fn fn;
 	void *arg;
 	char *token;		/* NextContinuationToken, or NULL: last page */
+	char *after;		/* start-after (a whole key), or NULL */
 };
 
 /* Names relative to the listed prefix; dot-names are never listed
@@ -66,23 +68,26 @@ each_page(struct page *pg, const char *xml, size_t len)
 static char *
 query(const struct page *pg)
 {
-	char *pre = s3_encode(pg->full, 0), *tok, *q;
+	char *pre = s3_encode(pg->full, 0), *tok, *aft, *q;
 
 	tok = pg->token != NULL ? s3_encode(pg->token, 0) : NULL;
-	q = thoth_xasprintf("%s%s%sdelimiter=%%2F&list-type=2&prefix=%s",
+	aft = pg->after != NULL ? s3_encode(pg->after, 0) : NULL;
+	q = thoth_xasprintf("%s%s%sdelimiter=%%2F&list-type=2&prefix=%s%s%s",
 	    tok != NULL ? "continuation-token=" : "", tok != NULL ? tok : "",
-	    tok != NULL ? "&" : "", pre);
+	    tok != NULL ? "&" : "", pre, aft != NULL ? "&start-after=" : "",
+	    aft != NULL ? aft : "");
 	free(tok);
+	free(aft);
 	free(pre);
 	return (q);
 }
 
 int
-s3_list(struct thoth_store *st, const char *prefix, thoth_list_fn fn,
-    void *arg)
+s3_list(struct thoth_store *st, const char *prefix, const char *after,
+    thoth_list_fn fn, void *arg)
 {
 	struct s3 *s3 = st->priv;
-	struct page pg = { NULL, fn, arg, NULL };
+	struct page pg = { NULL, fn, arg, NULL, NULL };
 	size_t n = strlen(prefix);
 	char *full = thoth_xasprintf("%s%s%s", s3->where.prefix, prefix,
 	    n > 0 && prefix[n - 1] != '/' ? "/" : "");
@@ -91,6 +96,8 @@ s3_list(struct thoth_store *st, const char *prefix, thoth_list_fn fn,
 	int rv;
 
 	pg.full = full;
+	if (after != NULL)
+		pg.after = thoth_xasprintf("%s%s", full, after);
 	do {
 		q = query(&pg);
 		r = s3_req_new(s3, "GET", NULL, q);
@@ -100,6 +107,7 @@ s3_list(struct thoth_store *st, const char *prefix, thoth_list_fn fn,
 		s3_req_free(r);
 	} while (rv == 0 && pg.token != NULL);
 	free(pg.token);
+	free(pg.after);
 	free(full);
 	return (rv < 0 ? -1 : 0);
 }

@@ -63,6 +63,11 @@ settings(struct s3 *s3)
 	if (env_size("THOTH_S3_BACKOFF_MS", 500, 1, 60000, &n) != 0)
 		return (-1);
 	s3->backoff_ms = (long)n;
+	/* A server that takes connections and never answers: a command
+	 * fails after this long, not after every retry's worth of it. */
+	if (env_size("THOTH_S3_TIMEOUT", 30, 1, 3600, &n) != 0)
+		return (-1);
+	s3->timeout = (long)n;
 	return (env_size("THOTH_S3_LIMIT_RATE", 0, 1024, 1ULL << 40, &s3->rate));
 }
 

@@ -41,6 +41,7 @@ struct s3 {
 	int fetch;		/* small GETs in flight (get_many) */
 	int tries;
 	long backoff_ms;	/* first retry delay, doubled each time */
+	long timeout;		/* seconds without a byte before a request fails */
 	uint64_t rate;		/* bytes/s per transfer, 0: no limit */
 	CURLM *multi;
 };
@@ -130,7 +131,8 @@ void s3_etag_final(struct s3_etag *e, char *out, size_t outlen);
 void s3_etag_free(struct s3_etag *e);
 
 /* list.c, store/s3/upload.c, store/s3/download.c: the store ops */
-int s3_list(struct thoth_store *st, const char *prefix, thoth_list_fn fn,
+int s3_list(struct thoth_store *st, const char *prefix, const char *after,
+    thoth_list_fn fn,
     void *arg);
 int s3_put_file(struct thoth_store *st, const char *key, const char *path,
     thoth_progress_fn progress, void *arg);
