@@ -22,7 +22,9 @@ XCFLAGS = $(CFLAGS) $(SAN) -std=gnu11 -Wall -Wextra -Wno-sign-compare \
 	-D_GNU_SOURCE -DTHOTH_VERSION='"$(VERSION)"' $(shell pkg-config --cflags $(PKGS))
 # --as-needed: each tool records only the libraries its objects use.
 XLDFLAGS = $(LDFLAGS) $(SAN) -Wl,--as-needed
-LDLIBS = $(shell pkg-config --libs $(PKGS)) -lpthread
+# Libraries without pkg-config: libiberty (libiberty-dev) demangles.
+NOPKG_LIBS = -liberty
+LDLIBS = $(shell pkg-config --libs $(PKGS)) $(NOPKG_LIBS) -lpthread
 
 TOOLS = $(patsubst cmd/%.c,%,$(wildcard cmd/*.c))
 # lib/ and its subsystem folders (README.md, Design: the map).  The S3

@@ -143,7 +143,8 @@ already_stored(struct put *p, const char *id, const char *file, json_t **old)
 	    thoth_index_append(p->ix, *old) == 0)) {
 		rv = 0;
 		if (!quiet)
-			warnx("%s: already stored as %s", file, id);
+			warnx("%s: already stored as %s (same headers and notes)",
+			    file, id);
 		thoth_json_print(stdout, *old);
 	} else {
 		rv = -1;

@@ -13,7 +13,9 @@
  * property or ticket the edit sets.  "ran" records that an analyzer ran
  * on the dump, as "analyzed": {NAME: {"hash", "time", "exit"}}.
  * "signature": {"text", "hash", "rules"} replaces the crash signature
- * (thoth-sign -e makes these edits for thoth resign).
+ * (thoth-sign -e makes these edits for thoth resign); "stack":
+ * {"stack", "stack_depth", "stack_status"} replaces those three fields
+ * (thoth resymbolize).
  * An edit is a set of paths written (edit_ops).  In a directory store
  * each edit reads the dump's info.json, writes those paths, writes it
  * back and appends the new record to the index, all under the index
@@ -134,6 +136,30 @@ check_record(const json_t *rec)
 	return (0);
 }
 
+/* A stack as thoth-meta makes it, for thoth resymbolize. */
+static int
+check_stack(const json_t *st)
+{
+	const json_t *v;
+	size_t i;
+
+	if (st == NULL)
+		return (0);
+	if (!json_is_object(st) || json_object_size(st) != 3 ||
+	    !json_is_array(json_object_get(st, "stack")) ||
+	    !json_is_integer(json_object_get(st, "stack_depth")) ||
+	    !json_is_string(json_object_get(st, "stack_status")))
+		goto bad;
+	json_array_foreach(json_object_get(st, "stack"), i, v) {
+		if (!json_is_string(v))
+			goto bad;
+	}
+	return (0);
+bad:
+	return (thoth_fail("\"stack\" must be {\"stack\", \"stack_depth\", "
+	    "\"stack_status\"} as thoth-meta makes them"));
+}
+
 /* Checks an edit record before anything is written. */
 static int
 check_edit(const json_t *edit)
@@ -173,12 +199,14 @@ check_edit(const json_t *edit)
 	    !json_is_string(json_object_get(v, "analyzer")) ||
 	    !valid_name(json_string_value(json_object_get(v, "analyzer")))))
 		return (thoth_fail("\"ran\" must name an analyzer"));
-	if (check_signature(json_object_get(edit, "signature")) != 0)
+	if (check_signature(json_object_get(edit, "signature")) != 0 ||
+	    check_stack(json_object_get(edit, "stack")) != 0)
 		return (-1);
 	if (json_object_get(edit, "set") == NULL && json_object_get(edit,
 	    "unset") == NULL && json_object_get(edit, "ticket") == NULL &&
 	    !json_is_true(json_object_get(edit, "unticket")) && v == NULL &&
-	    json_object_get(edit, "signature") == NULL)
+	    json_object_get(edit, "signature") == NULL &&
+	    json_object_get(edit, "stack") == NULL)
 		return (thoth_fail("edit changes nothing"));
 	return (0);
 }
@@ -229,6 +257,8 @@ edit_ops(const json_t *edit)
 	}
 	if ((v = json_object_get(edit, "signature")) != NULL)
 		op(ops, "", "signature", json_deep_copy(v));
+	json_object_foreach((json_t *)json_object_get(edit, "stack"), k, v)
+		op(ops, "", k, json_deep_copy(v));
 	if ((ran = json_object_get(edit, "ran")) != NULL) {
 		done = json_deep_copy(ran);
 		json_object_del(done, "analyzer");

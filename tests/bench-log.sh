@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# usage: tests/bench-log.sh [RECORDS] -- the shared log of an S3 store (make bench): a new host, a refresh, edits from many hosts.
+# usage: tests/bench-log.sh [RECORDS [new]] -- the shared log of an S3 store (make bench): a new host, a refresh, edits from many hosts.
 #
 # Starts the local Swift+s3api server (tests/s3-server.sh), puts RECORDS
 # (default 100000) generated records in the bucket as a snapshot
@@ -12,7 +12,8 @@
 #              100, and as 1000 objects of 1; requests from the proxy log
 #   edits/s:   4 hosts each running thoth-set single edits at once,
 #              against 1 host alone
-# Exits 77 (skip) when the server cannot start.
+# With "new", only the new host is measured.  Exits 77 (skip) when the
+# server cannot start.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -46,7 +47,7 @@ since() { tail -n +"$(($1 + 1))" "$proxylog"; }
 # Host A's index is the generated records (sorted by time); its snapshot
 # is what every new host starts from.
 mkdir -p "$(ixdir A)"
-python3 "$gen" "$n" | jq -c -s 'sort_by(.time) | .[]' >"$(ixdir A)/base.ndjson"
+python3 "$gen" "$n" >"$(ixdir A)/base.ndjson"	# in time order already
 printf '{"cursor":null,"refreshed":%s,"seen":{}}\n' "$(date +%s%N)" >"$(ixdir A)/log.json"
 on A thoth-index -c 2>/dev/null
 snap=$(s3curl "$base/$bucket?list-type=2&prefix=dumps%2Fsnapshot%2F" |
@@ -54,15 +55,22 @@ snap=$(s3curl "$base/$bucket?list-type=2&prefix=dumps%2Fsnapshot%2F" |
 bytes=$(s3curl -I "$base/$bucket/$snap" | tr -d '\r' | awk 'tolower($1) == "content-length:" { print $2 }')
 echo "$n records: snapshot of $((bytes / 1024)) KiB (zstd), index of $(($(stat -c %s "$(ixdir A)/base.ndjson") / 1048576)) MiB"
 
-# --- a new host
+# --- a new host, against curl GETting the snapshot, and the same records
+# as one plain object
+s3curl -T "$(ixdir A)/base.ndjson" "$base/$bucket/plain.ndjson" -o /dev/null
 t_curl=$(secs s3curl -o "$work/snap.zst" "$base/$bucket/$snap")
 t_unz=$(secs sh -c "zstd -dc '$work/snap.zst' >'$work/snap.ndjson'")
+t_plain=$(secs s3curl -o "$work/plain.ndjson" "$base/$bucket/plain.ndjson")
 t_new=$(secs on B thoth-index -i)
 t_ls=$(secs on C thoth ls)
-echo "new host: thoth-index -i $t_new s; curl GET of the snapshot $t_curl s," \
-    "+ zstd -d $t_unz s: $(ratio "$t_new" "$t_curl")x curl," \
-    "$(ratio "$t_new" "$(echo "$t_curl + $t_unz" | bc -l)")x curl + zstd"
-echo "new host: first thoth ls (refresh + $n table rows) $t_ls s"
+t_bare=$(secs on C thoth-filter -I)
+echo "new host: thoth-index -i $t_new s; curl GET of the snapshot $t_curl s" \
+    "($(ratio "$t_new" "$t_curl")x), + zstd -d $t_unz s" \
+    "($(ratio "$t_new" "$(echo "$t_curl + $t_unz" | bc -l)")x);" \
+    "curl GET of the same records plain $t_plain s ($(ratio "$t_new" "$t_plain")x)"
+echo "new host: first thoth ls (refresh + $n table rows) $t_ls s; thoth-filter -I of the $n records then $t_bare s"
+
+[ "${2:-}" != new ] || exit 0	# only the new host (for 1M records)
 
 # --- a refresh with 1000 new edits among the records
 ids=$(on A thoth-filter -I limit=1000 | jq -r .id)

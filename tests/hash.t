@@ -115,7 +115,12 @@ cut "the program headers" 100 "$phend"
 cut "the program headers, at their start" 64 "$phend"
 cut "the notes" $((noff + 300)) "$size"
 cut "the notes, at their start" "$noff" "$size"
-cut "the memory segments" $((size - 4096)) "$size"
+# Notes whole, memory cut (as ulimit -c cuts): a record that says so
+# (tests/truncated.t has the kernel's own).
+head -c $((size - 4096)) "$CORES/core.segv" >"$T/cut.mem"
+expect "cut inside the memory segments: truncated, sizes" 0 \
+    "$(thoth-hash -i "$CORES/core.segv") true $((size - 4096)) $size" -- \
+    bash -c 'thoth-hash "$1" | jq -r "[.id, .truncated, .size, .expected_size] | join(\" \")"' - "$T/cut.mem"
 gsize=$(stat -c %s "$CORES/core.gcore")
 head -c $((gsize - 20000)) "$CORES/core.gcore" >"$T/cut.gcore"
 bad "truncated gcore (notes last)" \

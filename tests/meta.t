@@ -135,9 +135,9 @@ same "platform: this host's uname -s -r" "$(get platform <<<"$full")" "$(uname -
 same "node: this host's uname -n" "$(get node <<<"$full")" "$(uname -n)"
 same "version 1 added" "$(get version <<<"$full")" 1
 same "fields in order" "$(jq -r 'keys_unsorted | join(" ")' <<<"$full")" \
-    "file pid cmd psargs uid signal exe stack build_ids platform node version"
+    "file pid cmd psargs uid signal exe stack stack_depth stack_status build_ids platform node version"
 same "-S: the same record without the stack" \
-    "$(meta "$CORES/core.segv" -S)" "$(jq -c 'del(.stack)' <<<"$full")"
+    "$(meta "$CORES/core.segv" -S)" "$(jq -c 'del(.stack, .stack_depth, .stack_status)' <<<"$full")"
 same "-p and -n" "$(meta "$CORES/core.segv" -S -p 'SmartOS 20240101' -n hostB |
     jq -r '.platform + "/" + .node')" "SmartOS 20240101/hostB"
 expect "the record's own fields win over -p/-n; others are kept" 0 \

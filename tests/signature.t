@@ -27,7 +27,7 @@ truth "unsymbolized frame looks like dash+0x..." bash -c "[[ \$(thoth-hash '$COR
 out=$(thoth-hash "$CORES/core.segv" | thoth-meta 2>/dev/null | thoth-sign)
 same "hash is the first 16 hex digits of SHA-256 of text" "$(jq -r .signature.hash <<<"$out")" \
     "$(sha16 "$(jq -r .signature.text <<<"$out")")"
-same "rules version recorded" "$(jq -r .signature.rules <<<"$out")" 1
+same "rules version recorded" "$(jq -r .signature.rules <<<"$out")" 2
 same "the rest of the record passes unchanged" "$(jq -c 'del(.signature)' <<<"$out")" \
     "$(thoth-hash "$CORES/core.segv" | thoth-meta 2>/dev/null | jq -c .)"
 # A new crash of the same program, another pid and time: same signature.
@@ -94,19 +94,19 @@ same "ls by signature hash" "$(thoth ls "signature.hash=$(sha16 'segv SIGSEGV se
 # --- resign
 before=$(store_state)
 expect "resign --dry-run with the same rules: no change" 0 "" -- thoth resign --dry-run
-sed 's/^frames 3/frames 1/; s/^version 1/version 2/' "$TOP/share/signature.rules" >"$T/rules1"
+sed 's/^frames 3/frames 1/; s/^version 2/version 3/' "$TOP/share/signature.rules" >"$T/rules1"
 export THOTH_SIGNATURE_RULES="$T/rules1"
 out=$(thoth resign --dry-run cmd=segv 2>"$T/err")
 same "resign --dry-run: old and new for each changed record" \
     "$(jq -c '[.old.text, .new.text, .new.rules]' <<<"$out" | sort -u)" \
-    '["segv SIGSEGV segv`crash_here segv`call_crash segv`call_crash","segv SIGSEGV segv`crash_here","2"]'
+    '["segv SIGSEGV segv`crash_here segv`call_crash segv`call_crash","segv SIGSEGV segv`crash_here","3"]'
 same "resign --dry-run: one line per dump" "$(wc -l <<<"$out")" 2
 truth "resign --dry-run: counts on stderr" grep -q "2 of 2 signatures would change" "$T/err"
 same "resign --dry-run changes nothing" "$(store_state)" "$before"
 expect_err "resign applies the new rules" 0 "signatures to update" -- thoth resign
 same "resigned in info.json" "$(jq -r .signature.text "$THOTH_STORE/$segv/info.json")" 'segv SIGSEGV segv`crash_here'
 same "resigned in the index too" "$(thoth-filter -I | jq -c . | sort)" "$(cat "$THOTH_STORE"/*/info.json | jq -c . | sort)"
-same "every record has the new rules version" "$(thoth report "" signature.rules | jq -c .)" '{"2":4}'
+same "every record has the new rules version" "$(thoth report "" signature.rules | jq -c .)" '{"3":4}'
 expect "after resign, dry-run shows nothing" 0 "" -- thoth resign --dry-run
 unset THOTH_SIGNATURE_RULES
 expect_err "resign with a bad spec changes nothing" 1 "^thoth-filter: " -- thoth resign mtime=6x

@@ -8,7 +8,7 @@ export THOTH_NOW=   # real time: mtime ages relative to now
 
 # --- usage
 expect_err "no arguments: usage from the table" 1 "^usage: thoth SUBCOMMAND" -- thoth
-truth "usage lists every subcommand" bash -c 'thoth 2>&1 | grep -c "^       thoth " | grep -qx 19'
+truth "usage lists every subcommand" bash -c 'thoth 2>&1 | grep -c "^       thoth " | grep -qx 20'
 expect_err "unknown subcommand" 1 "^thoth: frobnicate: unknown subcommand" -- thoth frobnicate
 same "unknown names fall through to the tools" "$(thoth hash -i "$CORES/core.segv")" "$(thoth-hash -i "$CORES/core.segv")"
 
@@ -28,8 +28,12 @@ expect_err "upload again: already stored, nothing copied" 0 "core.segv: already 
 same "store unchanged by a repeated upload" "$(store_state)" "$before"
 head -c 4000 /dev/urandom >"$T/garbage"
 expect_err "upload garbage" 1 "^thoth-hash: $T/garbage: not an ELF file" -- thoth upload "$T/garbage"
-head -c 100000 "$CORES/core.abrt" >"$T/core.truncated"
-expect_err "upload a truncated core" 1 "^thoth-hash: $T/core.truncated: truncated" -- thoth upload "$T/core.truncated"
+head -c 1000 "$CORES/core.abrt" >"$T/core.truncated"
+expect_err "upload a core cut in its headers" 1 "^thoth-hash: $T/core.truncated: truncated" -- thoth upload "$T/core.truncated"
+# Cut in its memory (tests/truncated.t): a dump, the id of the whole one.
+head -c 100000 "$CORES/core.abrt" >"$T/core.memcut"
+expect_err "upload a core cut in its memory: the whole core's id" 0 "core.memcut: already stored as $abrt" -- \
+    thoth upload "$T/core.memcut"
 expect_err "upload a missing file" 1 "^thoth-hash: $T/nope: " -- thoth upload "$T/nope"
 expect_err "upload an ELF executable" 1 "^thoth-hash: $CORES/segv: .*not a core" -- thoth upload "$CORES/segv"
 expect_err "upload without files" 1 "^usage: thoth" -- thoth upload

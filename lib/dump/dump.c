@@ -72,6 +72,18 @@ dump_set(json_t *rec, const char *key, json_t *v)
 		json_object_set_new(rec, key, v);
 }
 
+void
+dump_set_truncated(const struct dump *d, json_t *rec)
+{
+	if (d->expected == 0) {
+		json_object_del(rec, "truncated");
+		json_object_del(rec, "expected_size");
+		return;
+	}
+	json_object_set_new(rec, "truncated", json_true());
+	json_object_set_new(rec, "expected_size", json_integer(d->expected));
+}
+
 static int
 read_plain(struct dump *d, uint64_t off, unsigned char *buf, size_t len)
 {

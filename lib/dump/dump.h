@@ -2,7 +2,8 @@
  * lib/dump/ - recognising, hashing and reading dumps: ELF cores and
  * vmcores (elf.c), makedumpfile's kdump formats (kdump.c, with the
  * VMCOREINFO text in vmcoreinfo.c), illumos dumps and cores
- * (illumos.c), compressed dumps (dump/decompress.c), and the compressors of
+ * (illumos.c), compressed dumps (dump/decompress.c), stacks (stack.c,
+ * through libdwfl sessions of debuginfod.c), and the compressors of
  * thoth-put (compress.c).  Its public face is the thoth_dump_* part of
  * thoth.h (thoth-hash, thoth-meta, thoth-put); this header is private
  * to lib/dump/.  It calls only lib/ (thoth.h) and the system's
@@ -69,6 +70,9 @@ struct dump {
 					 * uncompressed size, -1 if none */
 	int64_t mtime;			/* st_mtime */
 	int64_t time;			/* when made, if the dump says; else 0 */
+	int64_t expected;		/* a core cut short in its memory
+					 * (ulimit -c): the bytes its segments
+					 * need; 0 if whole */
 	unsigned char head[DUMP_HEAD];	/* first bytes of the dump */
 	size_t head_len;
 	const struct dump_kind *kind;
@@ -103,6 +107,9 @@ int dump_truncated(int64_t have, uint64_t need);
 uint64_t dump_rd(const struct dump *d, const unsigned char *p, size_t n);
 json_t *dump_chars(const unsigned char *p, size_t max, int trim);
 void dump_set(json_t *rec, const char *key, json_t *v);	/* steals v */
+/* rec's "truncated" and "expected_size": set for a core cut short in
+ * its memory, removed otherwise. */
+void dump_set_truncated(const struct dump *d, json_t *rec);
 
 /* elf.c: ELF cores and vmcores. */
 int dump_elf_check(struct dump *d);
@@ -128,6 +135,41 @@ int dump_illumos_check(struct dump *d);
 int dump_illumos_meta(struct dump *d, json_t *rec);
 int dump_illumos_core_meta(struct dump *d, json_t *rec);
 json_t *dump_illumos_signal(int sig);
+
+/* dump/stack.c: the stack of thread tid (its NT_PRSTATUS descriptor:
+ * prstatus, len) of a core whose modules dwfl has reported, into rec's
+ * stack fields; only warns when it cannot. */
+struct Dwfl;
+void dump_core_stack(struct dump *d, Elf *elf, struct Dwfl *dwfl, json_t *rec,
+    int64_t tid, const unsigned char *prstatus, size_t len);
+/* dump/unwind.c: dwfl_core_file_attach, in linear time for x86-64
+ * cores (*fast then 1): the pid, or -1 with dwfl_errmsg. */
+int dump_unwind_attach(struct dump *d, Elf *elf, struct Dwfl *dwfl,
+    int64_t tid, const unsigned char *prstatus, size_t len, int *fast);
+/* The same from the DWARF registers 0-16 regs (x86-64), into another
+ * session of the same core; dump_sigframe_regs reads those a signal
+ * saved in the ucontext_t at uc: 0, or -1. */
+int dump_unwind_regs(struct dump *d, Elf *elf, struct Dwfl *dwfl,
+    int64_t tid, const uint64_t regs[17]);
+int dump_sigframe_regs(struct dump *d, uint64_t uc, uint64_t regs[17]);
+/* len bytes of the process's memory at addr, as far as the core holds
+ * them: 0, or -1 (errbuf not always set).  *hint: the PT_LOAD to try
+ * first, updated. */
+int dump_core_mem(struct dump *d, uint64_t addr, void *buf, size_t len,
+    size_t *hint);
+/* dump/goid.c: the Go build ID of the ELF mapped at start, from the
+ * core's copy of its first page; NULL if none. */
+json_t *dump_go_build_id(struct dump *d, uint64_t start);
+
+/* dump/debuginfod.c: a libdwfl session for one core, its debuginfod
+ * queries bounded by THOTH_DEBUGINFOD_TIME from now on. */
+struct Dwfl *dump_dwfl_begin(void);
+struct Dwfl *dump_dwfl_more(void);	/* the same dump's budget */
+
+/* dump/spool.c: the boot_id and hostname systemd-coredump gives a core
+ * it stored (file name, user.coredump.* xattrs), setting *time to its
+ * timestamp; NULL if path is not such a core. */
+json_t *dump_spool(const char *path, int64_t *time);
 
 /* dump/decompress.c */
 enum dz_format dz_detect(const unsigned char *head, size_t len);

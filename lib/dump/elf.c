@@ -223,8 +223,28 @@ elf_check_segments(struct dump *d, uint64_t *end_all, uint64_t *other)
 	return (0);
 }
 
+/* Whether the headers and every note are in the first size bytes: a
+ * core the kernel cut short at ulimit -c (it writes notes first). */
+static int
+elf_notes_whole(const struct dump *d, uint64_t phend)
+{
+	size_t i;
+
+	if (phend > (uint64_t)d->size)
+		return (0);
+	for (i = 0; i < d->phnum; i++) {
+		if (d->ph[i].type == PT_NOTE &&
+		    d->ph[i].offset + d->ph[i].filesz > (uint64_t)d->size)
+			return (0);
+	}
+	return (1);
+}
+
 /* The segments' ends against the size of the dump, when it is known
- * (a compressed dump's is not, without decompressing it whole). */
+ * (a compressed dump's is not, without decompressing it whole).  A
+ * process core with its notes whole but its memory cut short is kept,
+ * with what it should have had in d->expected: its notes and the
+ * memory that is there still tell what crashed and where. */
 static int
 elf_check_bounds(struct dump *d)
 {
@@ -244,6 +264,10 @@ elf_check_bounds(struct dump *d)
 			return (thoth_fail("PT_NOTE at offset %#jx is past the "
 			    "end of the file (%jd bytes)",
 			    (uintmax_t)ph->offset, (intmax_t)d->size));
+	}
+	if (d->ehdr.e_type == ET_CORE && elf_notes_whole(d, phend)) {
+		d->expected = (int64_t)end;
+		return (0);
 	}
 	return (dump_truncated(d->size, end));
 }

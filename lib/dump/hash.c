@@ -95,7 +95,7 @@ thoth_dump_hash(const char *path)
 {
 	struct dump d;
 	char id[THOTH_ID_LEN + 1];
-	json_t *rec;
+	json_t *rec, *spool;
 
 	if (dump_open(&d, path) != 0)
 		return (NULL);
@@ -111,7 +111,12 @@ thoth_dump_hash(const char *path)
 		json_object_set_new(rec, "size", json_integer(d.size));
 	else if (d.content_size >= 0)
 		json_object_set_new(rec, "size", json_integer(d.content_size));
+	dump_set_truncated(&d, rec);
+	spool = d.kind->id == DUMP_ELFCORE ? dump_spool(path, &d.time) : NULL;
 	json_object_set_new(rec, "time", json_integer(d.time));
+	if (spool != NULL)
+		json_object_update(rec, spool);
+	json_decref(spool);
 	if (d.z != NULL) {
 		json_object_set_new(rec, "compression",
 		    json_string(dz_name(d.comp)));

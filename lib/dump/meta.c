@@ -16,11 +16,7 @@
  * temporary space.  Crash dumps and illumos cores need only headers
  * and notes and are read through the stream decoder.
  *
- * Stack frames are "module`function+0xoff" (module: basename of the
- * file, offset from the symbol to the frame's pc), "module+0xoff"
- * (no symbol: offset from the module's load address) or "0xpc" (no
- * module).  Callers are looked up at pc - 1, as eu-stack does, so
- * that a call at the end of a function names that function.
+ * The stack is unwound by stack.c.
  */
 #include <err.h>
 #include <errno.h>
@@ -34,12 +30,12 @@
 
 #include "dump/dump.h"
 
-#define MAX_FRAMES 256		/* eu-stack's default too */
-
 struct core_facts {
 	const struct dump *d;		/* byte order and word size */
 	json_t *rec;
 	int64_t tid;			/* first NT_PRSTATUS: crashing thread */
+	const unsigned char *prstatus;	/* its descriptor */
+	size_t prstatus_len;
 	int cursig;			/* its pr_cursig, -1 if no PRSTATUS */
 	int signo;			/* NT_SIGINFO si_signo, -1 if none */
 	uint64_t at_phdr;		/* 0 if no auxv */
@@ -87,6 +83,8 @@ note_prstatus(struct core_facts *f, const unsigned char *p, size_t n)
 		return;
 	f->cursig = (int16_t)rd(f, p + 12, 2);
 	f->tid = (int32_t)rd(f, p + pid_off, 4);
+	f->prstatus = p;
+	f->prstatus_len = n;
 }
 
 static void
@@ -136,6 +134,19 @@ core_note(struct dump *d, const char *name, size_t namesz, uint32_t type,
  * count NUL-terminated paths.  Returns the path of the mapping that
  * holds addr, or of the first mapping if none does and first is set.
  */
+/* A mapped file's path, without the " (deleted)" the kernel adds to
+ * files unlinked since: signatures and build-id lookups want the file. */
+static json_t *
+file_path(const char *s, size_t len)
+{
+	static const char deleted[] = " (deleted)";
+	size_t d = sizeof (deleted) - 1;
+
+	if (len > d && memcmp(s + len - d, deleted, d) == 0)
+		len -= d;
+	return (len > 0 ? thoth_json_string(s, len) : NULL);
+}
+
 static json_t *
 nt_file_path(const struct core_facts *f, uint64_t addr, int first)
 {
@@ -162,8 +173,7 @@ nt_file_path(const struct core_facts *f, uint64_t addr, int first)
 		if ((len = strnlen((const char *)s, left)) == left)
 			return (NULL);
 		if (i == pick)
-			return (len > 0 ? thoth_json_string((const char *)s,
-			    len) : NULL);
+			return (file_path((const char *)s, len));
 		s += len + 1;
 		left -= len + 1;
 	}
@@ -187,111 +197,8 @@ core_signal(const struct core_facts *f)
 	return (json_string(buf));
 }
 
-static const char *
-module_base(Dwfl_Module *mod, Dwarf_Addr *start)
-{
-	const char *name = dwfl_module_info(mod, NULL, start, NULL, NULL,
-	    NULL, NULL, NULL), *slash;
-
-	if (name == NULL)
-		return ("?");
-	slash = strrchr(name, '/');
-	return (slash != NULL ? slash + 1 : name);
-}
-
-static json_t *
-frame_string(Dwfl *dwfl, Dwarf_Addr pc, bool activation)
-{
-	Dwarf_Addr adj = activation ? pc : pc - 1, start = 0;
-	Dwfl_Module *mod = dwfl_addrmodule(dwfl, adj);
-	const char *base, *sym;
-	GElf_Off off = 0;
-	GElf_Sym es;
-	char *s;
-	json_t *v;
-
-	if (mod == NULL) {
-		s = thoth_xasprintf("0x%jx", (uintmax_t)pc);
-	} else {
-		base = module_base(mod, &start);
-		sym = dwfl_module_addrinfo(mod, adj, &off, &es, NULL, NULL,
-		    NULL);
-		if (sym != NULL)
-			s = thoth_xasprintf("%s`%s+0x%jx", base, sym,
-			    (uintmax_t)(off + (pc - adj)));
-		else
-			s = thoth_xasprintf("%s+0x%jx", base,
-			    (uintmax_t)(pc - start));
-	}
-	v = thoth_json_string(s, strlen(s));
-	free(s);
-	return (v);
-}
-
-struct frames {
-	Dwfl *dwfl;
-	pid_t tid;		/* the thread wanted */
-	json_t *stack;
-	char why[128];		/* why it has no frame */
-};
-
-static int
-frame_cb(Dwfl_Frame *state, void *arg)
-{
-	struct frames *fr = arg;
-	Dwarf_Addr pc;
-	bool activation;
-
-	if (!dwfl_frame_pc(state, &pc, &activation))
-		return (DWARF_CB_ABORT);
-	json_array_append_new(fr->stack, frame_string(fr->dwfl, pc,
-	    activation));
-	return (json_array_size(fr->stack) < MAX_FRAMES ? DWARF_CB_OK :
-	    DWARF_CB_ABORT);
-}
-
-/*
- * Walks every thread but unwinds only the one wanted: libdwfl frees
- * its core thread iterator only at the end of the notes, so stopping
- * early (or dwfl_getthread_frames) would leak it.  An unwinder stops
- * with an error at the outermost frame more often than not; only a
- * stack with no frame at all is a failure.
- */
-static int
-thread_cb(Dwfl_Thread *thread, void *arg)
-{
-	struct frames *fr = arg;
-
-	if (dwfl_thread_tid(thread) != fr->tid ||
-	    json_array_size(fr->stack) > 0)
-		return (DWARF_CB_OK);
-	if (dwfl_thread_getframes(thread, frame_cb, fr) != 0 &&
-	    json_array_size(fr->stack) == 0)
-		snprintf(fr->why, sizeof (fr->why), "%s", dwfl_errmsg(-1));
-	return (DWARF_CB_OK);
-}
-
-static void
-core_stack(struct dump *d, Elf *elf, Dwfl *dwfl, json_t *rec, int64_t tid)
-{
-	struct frames fr = { dwfl, (pid_t)tid, json_array(), "no such thread" };
-
-	if (tid < 0)
-		warnx("%s: cannot unwind: no NT_PRSTATUS", d->path);
-	else if (dwfl_core_file_attach(dwfl, elf) < 0)
-		warnx("%s: cannot unwind: %s", d->path, dwfl_errmsg(-1));
-	else if (dwfl_getthreads(dwfl, thread_cb, &fr) < 0 &&
-	    json_array_size(fr.stack) == 0)
-		warnx("%s: cannot unwind: %s", d->path, dwfl_errmsg(-1));
-	else if (json_array_size(fr.stack) == 0)
-		warnx("%s: cannot unwind thread %jd: %s", d->path,
-		    (intmax_t)tid, fr.why);
-	if (json_array_size(fr.stack) > 0)
-		json_object_set(rec, "stack", fr.stack);
-	json_decref(fr.stack);
-}
-
 struct build_ids {
+	struct dump *d;
 	const struct core_facts *f;
 	json_t *ids;
 };
@@ -299,6 +206,15 @@ struct build_ids {
 /* "file" is the path the core says the module was mapped from (the
  * same whatever this host has installed), else the module's name
  * ("linux-vdso.so.1"). */
+static json_t *
+module_file(const struct build_ids *b, const char *name, Dwarf_Addr start)
+{
+	json_t *file = nt_file_path(b->f, start, 0);
+
+	return (file != NULL ? file : thoth_json_string(name, strlen(name)));
+}
+
+/* A Go executable has no GNU build-id: its Go build ID instead. */
 static int
 build_id_cb(Dwfl_Module *mod, void **user, const char *name,
     Dwarf_Addr start, void *arg)
@@ -307,41 +223,41 @@ build_id_cb(Dwfl_Module *mod, void **user, const char *name,
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *bits;
 	GElf_Addr vaddr;
-	json_t *file;
+	json_t *file, *go;
 	char *id;
 	int len, i;
 
 	(void)user;
-	if ((len = dwfl_module_build_id(mod, &bits, &vaddr)) <= 0)
+	if ((len = dwfl_module_build_id(mod, &bits, &vaddr)) <= 0) {
+		if ((go = dump_go_build_id(b->d, start)) != NULL)
+			json_array_append_new(b->ids, json_pack("{s:o, s:o}",
+			    "file", module_file(b, name, start),
+			    "go_build_id", go));
 		return (DWARF_CB_OK);
+	}
 	id = thoth_xmalloc(2 * (size_t)len + 1);
 	for (i = 0; i < len; i++) {
 		id[2 * i] = hex[bits[i] >> 4];
 		id[2 * i + 1] = hex[bits[i] & 0xf];
 	}
 	id[2 * len] = '\0';
-	if ((file = nt_file_path(b->f, start, 0)) == NULL)
-		file = thoth_json_string(name, strlen(name));
+	file = module_file(b, name, start);
 	json_array_append_new(b->ids, json_pack("{s:o, s:s}", "file", file,
 	    "id", id));
 	free(id);
 	return (DWARF_CB_OK);
 }
 
-static const Dwfl_Callbacks core_callbacks = {
-	.find_elf = dwfl_build_id_find_elf,
-	.find_debuginfo = dwfl_standard_find_debuginfo,
-};
-
 /* Modules, build-ids and stack; failures here only cost those fields. */
 static void
 core_modules(struct dump *d, json_t *rec, const struct core_facts *f,
     int no_stack)
 {
-	Dwfl *dwfl = dwfl_begin(&core_callbacks);
-	struct build_ids b = { f, json_array() };
+	Dwfl *dwfl;
+	struct build_ids b = { d, f, json_array() };
 	Elf *elf;
 
+	dwfl = dump_dwfl_begin();
 	(void) elf_version(EV_CURRENT);
 	elf = elf_begin(d->fd, ELF_C_READ_MMAP, NULL);
 	if (elf == NULL || dwfl == NULL ||
@@ -352,7 +268,8 @@ core_modules(struct dump *d, json_t *rec, const struct core_facts *f,
 		goto out;
 	}
 	if (!no_stack)
-		core_stack(d, elf, dwfl, rec, f->tid);
+		dump_core_stack(d, elf, dwfl, rec, f->tid, f->prstatus,
+		    f->prstatus_len);
 	(void) dwfl_getmodules(dwfl, build_id_cb, &b, 0);
 	if (json_array_size(b.ids) > 0)
 		json_object_set(rec, "build_ids", b.ids);
@@ -488,6 +405,7 @@ meta_of(json_t *rec, const char *path, const struct thoth_meta_opts *opts)
 		size = d.size;
 	}
 	rv = readers[d.kind->id](&d, rec, opts);
+	dump_set_truncated(&d, rec);
 	dump_close(&d);
 	if (rv != 0)
 		return (-1);

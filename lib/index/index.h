@@ -6,8 +6,10 @@
  * Its public face is the thoth_index_* part of thoth.h; this header is
  * private to lib/index/.  It calls lib/, the scanner (lib/scan/) and,
  * for rebuilds and the index's place, the store (lib/store/); nothing
- * under those calls back into it.  Inside, calls go one way:
- * rebuild, write -> filter -> sidecar -> read -> index.
+ * under those calls back into it.  An S3 store's shared log is folded
+ * in by fold.c, log.c and snapshot.c.  Inside, calls go one way:
+ * snapshot -> log -> fold; snapshot, log, rebuild, write -> filter ->
+ * sidecar -> read -> index.
  */
 #ifndef THOTH_INDEX_H
 #define THOTH_INDEX_H
@@ -60,5 +62,36 @@ struct scan_seg *index_sidecar_segments(struct thoth_index *ix, int fd,
     size_t *nsegs);
 /* Remakes it for the current base, after a rewrite.  0 or -1. */
 int index_sidecar_build(struct thoth_index *ix);
+
+/* log.c: the shared log of an S3 store, for snapshot.c. */
+#define LOG_DIR		"log"
+#define SNAP_DIR	"snapshot"
+#define STATE_FILE	"log.json"
+#define BATCH_IDS	20000	/* records looked up in one index pass */
+#define NS		1000000000LL
+
+struct log_state {
+	char *cursor;		/* newest log name folded, or NULL */
+	int64_t refreshed;	/* ns */
+	json_t *seen;		/* names read within the window: true */
+};
+
+int64_t log_seconds(const char *name, int64_t dflt);	/* a setting */
+int64_t log_now(void);					/* ns */
+int64_t log_key_ns(const char *key);	/* a log name's time, or -1 */
+char *log_new_name(void);
+char *log_temp(struct thoth_index *ix, const char *name);
+int log_state_load(struct thoth_index *ix, struct log_state *s); /* 1: none */
+int log_state_save(struct thoth_index *ix, struct log_state *s);
+void log_state_note(struct log_state *s, const json_t *names);
+void log_state_free(struct log_state *s);
+/* Joins in (id -> array of records) into the index; out: id -> record. */
+int log_fold(struct thoth_index *ix, json_t *in, json_t *out,
+    size_t *changed);
+json_t *log_list(struct thoth_store *st, const char *after,
+    const json_t *skip);		/* names after 'after', not in skip */
+int log_read(struct thoth_index *ix, struct thoth_store *st,
+    const json_t *names, size_t *changed);	/* GET and fold */
+int log_catch_up(struct thoth_index *ix, struct thoth_store *st, int verbose);
 
 #endif
