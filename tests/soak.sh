@@ -56,6 +56,16 @@ newcore() {
 	rmdir "$dir"
 }
 
+# SIGKILL to every process of the run's session, until none is left
+# (GNU parallel may be forking its placeholder "sleep 10101" processes).
+killall_session() {
+	local p
+	while pgrep -s "$sess" >/dev/null; do
+		for p in $(pgrep -s "$sess"); do kill -KILL "$p" 2>/dev/null; done
+		sleep 0.05
+	done
+}
+
 kills=0 runs=0 grown=""
 start=$SECONDS
 while [ $((SECONDS - start)) -lt "$secs" ]; do
@@ -69,12 +79,12 @@ while [ $((SECONDS - start)) -lt "$secs" ]; do
 	if [ $((RANDOM % 4)) -ne 0 ]; then
 		sleep "$((RANDOM % 3)).$((RANDOM % 10))"
 		if kill -0 "$sess" 2>/dev/null; then
-			for p in $(pgrep -s "$sess"); do kill -KILL "$p" 2>/dev/null; done
+			killall_session
 			kills=$((kills + 1))
 		fi
 	fi
 	wait "$sess" 2>/dev/null
-	# The processes of a killed session are gone before the next run.
+	# A run that ended by itself may leave nothing behind either.
 	while pgrep -s "$sess" >/dev/null; do sleep 0.1; done
 done
 thoth ingest -q --settle 0 --remove-after-upload "$W/dumps" </dev/null >/dev/null 2>"$W/last.err"

@@ -61,9 +61,13 @@ for i in 1 2 3 4 5 6; do
 	pid=$!
 	sleep "0.$((RANDOM % 10))$((RANDOM % 10))"
 	kill -0 "$pid" 2>/dev/null && kills=$((kills + 1))
-	for p in $(pgrep -s "$pid"); do kill -KILL "$p" 2>/dev/null; done
+	# Until the session is empty: GNU parallel may be forking its
+	# placeholder "sleep 10101" processes at that very moment.
+	while pgrep -s "$pid" >/dev/null; do
+		for p in $(pgrep -s "$pid"); do kill -KILL "$p" 2>/dev/null; done
+		sleep 0.05
+	done
 	wait "$pid" 2>/dev/null
-	while pgrep -s "$pid" >/dev/null; do sleep 0.05; done
 done
 thoth ingest --settle 0 --remove-after-upload "$K" 2>"$T/stderr" >/dev/null
 bad=$(while read -r sum path; do
