@@ -59,6 +59,7 @@ kills=0
 for i in 1 2 3 4 5 6; do
 	setsid thoth ingest --settle 0 --remove-after-upload "$K" </dev/null >/dev/null 2>&1 &
 	pid=$!
+	disown "$pid"	# no "Killed" notices from this shell
 	sleep "0.$((RANDOM % 10))$((RANDOM % 10))"
 	kill -0 "$pid" 2>/dev/null && kills=$((kills + 1))
 	# Until the session is empty: GNU parallel may be forking its
@@ -67,7 +68,6 @@ for i in 1 2 3 4 5 6; do
 		for p in $(pgrep -s "$pid"); do kill -KILL "$p" 2>/dev/null; done
 		sleep 0.05
 	done
-	wait "$pid" 2>/dev/null
 done
 thoth ingest --settle 0 --remove-after-upload "$K" 2>"$T/stderr" >/dev/null
 bad=$(while read -r sum path; do
