@@ -12,10 +12,15 @@
  * "uploaded" and "version"; drops "file" (a path on this host only).
  * -z (gzip) and -Z (zstd) store a dump that is not compressed yet as
  * <name>.gz or <name>.zst and set "compression" and "stored_size".
- * A dump whose info.json is already stored is not copied again: its
- * stored record is printed instead.  Prints each stored record.
+ * A dump stored whole (info.json and its dump) is not copied again: its
+ * stored record is printed instead, and indexed if the index lacks it;
+ * one whose bytes are gone is stored again under its old record.  Only
+ * regular files of the record's size are copied.  Prints each stored
+ * record.
  */
 #include <err.h>
+#include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -29,6 +34,7 @@ static const char *squeeze;	/* -z/-Z: "gzip" or "zstd" */
 struct put {
 	struct thoth_store *st;
 	struct thoth_index *ix;
+	int logged;		/* an S3 store with the shared index log */
 };
 
 /* The name a dump keeps in the store: its base name, made safe. */
@@ -71,20 +77,98 @@ set_string(json_t *rec, const char *field, char *value)
 	free(value);
 }
 
+/*
+ * Whether the store holds this dump whole: its info.json and the dump
+ * it names, unless purged (then the record is all there is).  0 whole,
+ * 1 not, -1 error; *old is the stored record when there is one.
+ */
 static int
-already_stored(struct put *p, const char *id, const char *file)
+stored(struct put *p, const char *id, json_t **old)
 {
-	json_t *old;
-	int rv = thoth_store_get_info(p->st, id, &old);
+	const char *dump, *base;
+	int rv;
+
+	*old = NULL;
+	if ((rv = thoth_store_get_info(p->st, id, old)) != 0)
+		return (rv);
+	if (json_object_get(*old, "purged") != NULL)
+		return (0);
+	dump = json_string_value(json_object_get(*old, "dump"));
+	if (dump == NULL || (base = strrchr(dump, '/')) == NULL)
+		return (1);
+	char *key = thoth_xasprintf("%s/%s", id, base + 1);
+	rv = thoth_store_exists(p->st, key);
+	free(key);
+	return (rv);
+}
+
+static int
+count_lines(const char *lines, size_t len, size_t n, void *arg)
+{
+	(void)lines;
+	(void)len;
+	*(size_t *)arg += n;
+	return (1);
+}
+
+/* Whether the index lists id: 1 yes, 0 no, -1 error. */
+static int
+indexed(struct put *p, const char *id)
+{
+	char *argv[] = { (char *)id, NULL };
+	struct thoth_spec *spec = thoth_spec_parse(1, argv);
+	size_t n = 0;
+	int rv = spec != NULL ? thoth_index_filter(p->ix, spec, count_lines,
+	    &n) : -1;
+
+	thoth_spec_free(spec);
+	return (rv != 0 ? -1 : n > 0);
+}
+
+/*
+ * Under the lock.  A dump stored whole is not stored again; its record
+ * goes to the index if the index lacks it (a run killed, or short of
+ * space, between info.json and the index) and is printed.  0 stored,
+ * 1 not (*old: the record of a dump whose bytes are gone, or NULL), -1.
+ * The shared log of an S3 store is its own index: nothing to mend.
+ */
+static int
+already_stored(struct put *p, const char *id, const char *file, json_t **old)
+{
+	int rv = stored(p, id, old);
 
 	if (rv != 0)
 		return (rv);
-	if (!quiet)
-		warnx("%s: already stored as %s (same headers and notes)",
-		    file, id);
-	thoth_json_print(stdout, old);
-	json_decref(old);
-	return (0);
+	if (p->logged || (rv = indexed(p, id)) > 0 || (rv == 0 &&
+	    thoth_index_append(p->ix, *old) == 0)) {
+		rv = 0;
+		if (!quiet)
+			warnx("%s: already stored as %s (same headers and notes)",
+			    file, id);
+		thoth_json_print(stdout, *old);
+	} else {
+		rv = -1;
+	}
+	json_decref(*old);
+	*old = NULL;
+	return (rv);
+}
+
+/* already_stored, taking the lock for it (none on a shared log). */
+static int
+check_stored(struct put *p, const char *id, const char *file, json_t **old)
+{
+	int rv = p->logged ? 0 : thoth_index_lock(p->ix);
+
+	if (rv == 0) {
+		rv = already_stored(p, id, file, old);
+		if (!p->logged)
+			thoth_index_unlock(p->ix);
+	}
+	if (rv > 0 && *old != NULL && !quiet)
+		warnx("%s: %s is recorded but its dump is missing: storing it "
+		    "again", file, id);
+	return (rv);
 }
 
 /*
@@ -104,6 +188,20 @@ drop_duplicate(struct put *p, const char *id, const char *key)
 	if (strcmp(base, strchr(key, '/') + 1) != 0)
 		(void) thoth_store_delete(p->st, key);
 	json_decref(rec);
+}
+
+/* What people and analyzers added to the record of a dump stored again. */
+static void
+keep_edits(json_t *rec, const json_t *old)
+{
+	static const char *edits[] = { "properties", "ticket", "provenance",
+	    "analyzed" };
+	const json_t *v;
+	size_t i;
+
+	for (i = 0; old != NULL && i < sizeof (edits) / sizeof (edits[0]); i++)
+		if ((v = json_object_get(old, edits[i])) != NULL)
+			json_object_set(rec, edits[i], (json_t *)v);
 }
 
 /* The suffix a stored dump has for its compression. */
@@ -144,44 +242,76 @@ publish_logged(struct put *p, json_t *rec)
 }
 
 /*
- * info.json last: it is what makes the dump visible in the store.  Under
- * the lock, a concurrent upload of the same dump that finished first
+ * info.json, then the index, under the lock: the index never lists a
+ * dump whose upload did not finish; a run killed between the two leaves
+ * a stored dump the index lacks, which the next upload (already_stored)
+ * or thoth index adds.  A re-stored dump keeps the edits of its old
+ * record.  A concurrent upload of the same dump that finished first
  * wins (1).
  */
 static int
 publish(struct put *p, json_t *rec, const char *file)
 {
 	const char *id = thoth_record_id(rec);
+	json_t *old = NULL;
 	int rv;
 
 	if (thoth_index_lock(p->ix) != 0)
 		return (-1);
-	if ((rv = already_stored(p, id, file)) > 0) {
-		/*
-		 * Index first: a run killed between the two leaves an index
-		 * line for a dump without info.json (mended by the re-run,
-		 * which finds no info.json and stores the dump again, or by
-		 * thoth index), never a stored dump the index does not know.
-		 */
+	if ((rv = already_stored(p, id, file, &old)) > 0) {
+		keep_edits(rec, old);
 		rv = -1;
-		if (thoth_index_append(p->ix, rec) == 0 &&
-		    thoth_store_put_info(p->st, rec) == 0)
-			rv = 0;
+		if (thoth_store_put_info(p->st, rec) == 0) {
+			if ((rv = thoth_index_append(p->ix, rec)) != 0)
+				warnx("%s: stored as %s but not indexed (the next "
+				    "upload or thoth index adds it)", file, id);
+		}
 	} else if (rv == 0) {
 		rv = 1;
 	}
 	thoth_index_unlock(p->ix);
+	json_decref(old);
 	return (rv);
+}
+
+/*
+ * Only a regular file, and only one of the size thoth-hash saw: never a
+ * device or a pipe (/dev/zero would fill the store), nor a file that
+ * changed since it was hashed.
+ */
+static int
+check_file(const json_t *in, const char *file)
+{
+	const json_t *want = json_object_get(in, json_object_get(in,
+	    "compression") != NULL ? "stored_size" : "size");
+	struct stat sb;
+
+	if (stat(file, &sb) != 0)
+		return (thoth_fail("%s", strerror(errno)));
+	if (!S_ISREG(sb.st_mode))
+		return (thoth_fail("not a regular file"));
+	if (json_is_integer(want) && json_integer_value(want) != sb.st_size)
+		return (thoth_fail("%jd bytes, its record says %jd (changed "
+		    "since it was hashed?)", (intmax_t)sb.st_size,
+		    (intmax_t)json_integer_value(want)));
+	return (0);
 }
 
 static int
 store_dump(struct put *p, const json_t *in, const char *id, const char *file)
 {
-	int logged = thoth_log_kept(p->st), rv = already_stored(p, id, file);
-	if (rv <= 0)
+	json_t *old = NULL;
+	int logged = p->logged, rv = check_stored(p, id, file, &old);
+	if (rv > 0 && check_file(in, file) != 0)
+		rv = -1;
+	if (rv <= 0) {
+		json_decref(old);
 		return (rv < 0 ? (warnx("%s: %s", file, thoth_errbuf), -1) : 0);
+	}
 
 	json_t *rec = json_deep_copy(in);
+	keep_edits(rec, old);
+	json_decref(old);
 	char *name = object_name(file), *tmp = NULL;
 	if (squeeze != NULL && json_object_get(in, "compression") == NULL) {
 		if (thoth_compress_file(file, squeeze, &tmp) != 0) {
@@ -286,6 +416,7 @@ main(int argc, char **argv)
 	if ((p.st = thoth_store_open(NULL)) == NULL ||
 	    (p.ix = thoth_index_open(p.st, NULL)) == NULL)
 		errx(THOTH_EXIT_FAIL, "%s", thoth_errbuf);
+	p.logged = thoth_log_kept(p.st);
 	rv = thoth_records(argc, argv, put_one, &p);
 	thoth_index_close(p.ix);
 	thoth_store_close(p.st);

@@ -23,6 +23,8 @@
  * store, shared by many hosts, nothing is written back: the edits go,
  * up to 1000 at a time, as one new object of the store's log, and the
  * local index folds them in (thoth-s3(7)).  Prints each edited record.
+ * Values, records and nesting have limits (VALUE_MAX, RECORD_MAX,
+ * DEPTH_MAX).
  */
 #include <err.h>
 #include <stdlib.h>
@@ -80,6 +82,60 @@ check_signature(const json_t *sig)
 	return (0);
 }
 
+/*
+ * Limits, so that what one tool writes every other can read and edit
+ * cheaply: a value of at most VALUE_MAX bytes (compact JSON), a record
+ * of at most RECORD_MAX bytes, nesting at most DEPTH_MAX deep (jq reads
+ * 256 levels; an edit record wraps the value in two more).
+ */
+#define VALUE_MAX (1 << 20)
+#define RECORD_MAX (8 << 20)
+#define DEPTH_MAX 128
+
+static size_t
+json_size(const json_t *v)
+{
+	return (json_dumpb(v, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY));
+}
+
+static int
+json_depth(const json_t *v)
+{
+	const json_t *e;
+	const char *k;
+	size_t i;
+	int d = 0, sub;
+
+	if (json_is_object(v)) {
+		json_object_foreach((json_t *)v, k, e)
+			if ((sub = json_depth(e)) > d)
+				d = sub;
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, e)
+			if ((sub = json_depth(e)) > d)
+				d = sub;
+	} else {
+		return (0);
+	}
+	return (d + 1);
+}
+
+/* The record an edit made: within the limits, or why not. */
+static int
+check_record(const json_t *rec)
+{
+	size_t n;
+	int d;
+
+	if ((d = json_depth(rec)) > DEPTH_MAX)
+		return (thoth_fail("the edit would nest the record %d deep, "
+		    "more than %d (thoth-set(1))", d, DEPTH_MAX));
+	if ((n = json_size(rec)) > RECORD_MAX)
+		return (thoth_fail("the edit would make the record %zu bytes, "
+		    "more than %d (thoth-set(1))", n, RECORD_MAX));
+	return (0);
+}
+
 /* A stack as thoth-meta makes it, for thoth resymbolize. */
 static int
 check_stack(const json_t *st)
@@ -122,6 +178,9 @@ check_edit(const json_t *edit)
 		if (json_is_null(v))	/* absent means unknown: never null */
 			return (thoth_fail("'%s': null is not a value (unset "
 			    "it instead)", k));
+		if (json_size(v) > VALUE_MAX)
+			return (thoth_fail("'%s': value of %zu bytes, more than "
+			    "%d (thoth-set(1))", k, json_size(v), VALUE_MAX));
 	}
 	json_array_foreach(json_object_get(edit, "unset"), i, v) {
 		if (!json_is_string(v) || !valid_name(json_string_value(v)))
@@ -220,10 +279,12 @@ edit_dump(struct setter *s, const char *id, const json_t *ops)
 		return (-1);
 	if ((rv = thoth_store_get_info(s->st, id, &rec)) == 0) {
 		rv = thoth_fold_ops(rec, ops, NULL);
-		if (rv == 0)
+		if (rv == 0 && (rv = check_record(rec)) == 0)
 			rv = thoth_store_put_info(s->st, rec);
-		if (rv == 0)
-			rv = thoth_index_append(s->ix, rec);
+		/* Then the index: when that fails, say that the store changed. */
+		if (rv == 0 && (rv = thoth_index_append(s->ix, rec)) != 0)
+			warnx("%s: info.json changed but the index did not "
+			    "(thoth index mends it)", id);
 	} else if (rv > 0) {
 		thoth_fail("no such dump in %s", thoth_store_url(s->st));
 	}

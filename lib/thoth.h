@@ -171,6 +171,8 @@ const char *thoth_store_url(const struct thoth_store *st);
 char *thoth_store_path(const struct thoth_store *st, const char *key);
 /* Local file of key when the backend has one (directory store), else NULL. */
 char *thoth_store_local(const struct thoth_store *st, const char *key);
+/* Removes the temporaries of killed uploads (directory store). */
+void thoth_store_sweep(struct thoth_store *st);
 /* 0 exists, 1 absent, -1 error. */
 int thoth_store_exists(struct thoth_store *st, const char *key);
 /* Whole small objects (info.json, analyzers).  get: 0, 1 absent, -1. */
@@ -205,8 +207,10 @@ typedef int (*thoth_get_fn)(const char *key, int rv, const char *buf,
     size_t len, void *arg);
 int thoth_store_get_many(struct thoth_store *st, char *const *keys, size_t n,
     thoth_get_fn fn, void *arg);
-/* info.json of one dump: 0, 1 absent, -1 error. */
+/* info.json of one dump: 0, 1 absent, -1 error (*rec NULL): not JSON,
+ * not an object, or an "id" that is not its directory's. */
 int thoth_store_get_info(struct thoth_store *st, const char *id, json_t **rec);
+int thoth_info_check(const json_t *rec, const char *id, const char *where);
 int thoth_store_put_info(struct thoth_store *st, const json_t *rec);
 
 /* index/index.c: the NDJSON index (DESIGN §4). */

@@ -111,7 +111,7 @@ for id in $ids; do
 	    problems+="$id: dump size differs; "
 done
 same "each of the $ncores dumps stored once: one dump file and info.json, no temporaries" "$problems" ""
-same "no dot-files anywhere in the store" "$(find "$THOTH_STORE" -name '.*' | head -n 5)" ""
+same "no dot-files anywhere in the store" "$(find "$THOTH_STORE" -type f -name '.*' | head -n 5)" ""
 same "no temporary index files left" "$(find "$THOTH_STORE/index" -name '*.tmp*' -o -name rebuilding | head -n 5)" ""
 same "the index has $ncores records, one per dump" "$(thoth-filter -I | jq -r .id | sort | uniq -c | awk '{print $1}' | sort -u) $(thoth-filter -I | wc -l)" "1 $ncores"
 

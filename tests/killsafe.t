@@ -262,8 +262,8 @@ note "late" "$(store_problems; index_problems)"
 report "killed between the index line and info.json: readers fine, the re-run stores and indexes the dump"
 
 # A dump upload killed while copying leaves its temporary
-# <id>/.NAME.part.PID; the next write in that directory sweeps
-# temporaries whose writer is dead and that are 10 minutes old.
+# <store>/.part/.ID.NAME.part.PID; the next upload sweeps temporaries
+# whose writer is dead and that are 10 minutes old.
 bigcore "$T/mid.core" 64 mid
 setsid thoth upload --no-auto "$T/mid.core" </dev/null >/dev/null 2>&1 &
 pid=$!
@@ -276,7 +276,8 @@ kill -KILL -- "-$pid" 2>/dev/null
 gone "$pid"
 part=$(find "$THOTH_STORE" -name '.*.part.*')
 truth "upload killed while copying left a temporary (the state under test)" test -n "$part"
-touch -d '20 minutes ago' "$part"
+# All of them: the kills above left theirs in <store>/.part too.
+find "$THOTH_STORE" -name '.*.part.*' -exec touch -d '20 minutes ago' {} +
 thoth upload --no-auto "$T/mid.core" 2>/dev/null
 same "the re-run sweeps the dead upload's old temporary" "$(find "$THOTH_STORE" -name '.*.part.*' | wc -l)" 0
 note mid "$(store_problems; index_problems)"

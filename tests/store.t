@@ -9,8 +9,9 @@ id3=33333333333333333333333333333333
 printf 'dump one' >"$T/core.one"
 printf 'dump two' >"$T/core two"
 printf 'dump three' >"$T/core.3"
-rec() {	# rec ID FILE TIME CMD
-	printf '{"id":"%s","type":"core","file":"%s","size":8,"time":%s,"cmd":"%s"}\n' "$@"
+rec() {	# rec ID FILE TIME CMD: the size is the file's (thoth-put checks it)
+	printf '{"id":"%s","type":"core","file":"%s","size":%s,"time":%s,"cmd":"%s"}\n' \
+	    "$1" "$2" "$(stat -c %s "$2" 2>/dev/null || echo 8)" "$3" "$4"
 }
 export THOTH_NOW=1700000000
 
@@ -23,7 +24,7 @@ same "put prints the stored record" "$(jq -c '[.id,.name,.dump,.uploaded,.versio
 same "dump copied byte for byte" "$(cat "$THOTH_STORE/$id1/core.one")" "dump one"
 same "info.json is the record" "$(jq -c . "$THOTH_STORE/$id1/info.json")" "$(jq -c . <<<"$out")"
 same "index holds the record" "$(thoth-filter -I | jq -r .id)" "$id1"
-same "no temporary files left" "$(find "$THOTH_STORE" -name '.*' | wc -l)" 0
+same "no temporary files left" "$(find "$THOTH_STORE" -type f -name '.*' | wc -l)" 0
 
 before=$(store_state)
 expect_err "put again: already stored" 0 "core.one: already stored as $id1" -- \

@@ -29,6 +29,7 @@ struct ixjob {
 	void *arg;
 	const struct thoth_report *rep;	/* or NULL: the lines */
 	char *name;		/* .../base.ndjson, for warnings */
+	int keep;		/* compaction: keep or repair bad lines */
 };
 
 static int
@@ -53,14 +54,44 @@ time_mark(const struct ixjob *job, struct scan_out *out, int64_t key)
 	}
 }
 
-/* A base line as thoth_index_scan reads it (no duplicate check). */
+/* A line with its NUL bytes dropped, parsed: what a stray NUL (a
+ * crash of the filesystem, an editor) did not otherwise damage. */
+static json_t *
+without_nuls(const char *s, size_t len)
+{
+	char *buf = thoth_xmalloc(len + 1);
+	size_t i, n = 0;
+	json_t *rec;
+
+	for (i = 0; i < len; i++)
+		if (s[i] != '\0')
+			buf[n++] = s[i];
+	rec = json_loadb(buf, n, 0, NULL);
+	free(buf);
+	return (rec);
+}
+
+/*
+ * A base line as thoth_index_scan reads it (no duplicate check).  For a
+ * compaction, a line readers skip is repaired if dropping NUL bytes is
+ * enough, else kept as it is: never lost (thoth index replaces it).
+ */
 static void
 slow_line(struct ixjob *job, struct scan_out *out, const char *s, size_t len)
 {
 	json_t *rec = json_loadb(s, len, 0, NULL);
 	const char *id = thoth_record_id(rec);
 
-	if (id == NULL)
+	if (id == NULL && job->keep && memchr(s, '\0', len) != NULL) {
+		json_decref(rec);
+		rec = without_nuls(s, len);
+		if ((id = thoth_record_id(rec)) != NULL)
+			scan_warn(out, "NUL bytes dropped from a record");
+	}
+	if (id == NULL && job->keep) {
+		scan_warn(out, "bad record kept as it is (thoth index replaces it)");
+		scan_put(out, s, len);
+	} else if (id == NULL)
 		scan_warn(out, "bad record skipped");
 	else if (!in_journal(job, id)) {
 		time_mark(job, out, index_rec_time(rec));
@@ -220,7 +251,7 @@ index_run(struct thoth_index *ix, struct ixjob *job)
 	int64_t lo, hi;
 	int rv = 0;
 
-	if (scan_reference()) {
+	if (scan_reference() && !job->keep) {
 		thoth_spec_time_range(job->spec, &lo, &hi);
 		return (thoth_index_scan(ix, lo, hi, scan_ref_match, &ref));
 	}
@@ -247,9 +278,7 @@ int
 thoth_index_filter(struct thoth_index *ix, const struct thoth_spec *spec,
     thoth_lines_fn fn, void *arg)
 {
-	struct ixjob job = { .spec = spec, .fn = fn, .arg = arg };
-
-	return (index_run(ix, &job));
+	return (index_filter(ix, spec, fn, arg, 0));
 }
 
 int
@@ -258,6 +287,15 @@ thoth_index_report(struct thoth_index *ix, const struct thoth_spec *spec,
 {
 	struct ixjob job = { .spec = spec, .fn = rep->out, .arg = rep->oarg,
 	    .rep = rep };
+
+	return (index_run(ix, &job));
+}
+
+int
+index_filter(struct thoth_index *ix, const struct thoth_spec *spec,
+    thoth_lines_fn fn, void *arg, int keep)
+{
+	struct ixjob job = { .spec = spec, .fn = fn, .arg = arg, .keep = keep };
 
 	return (index_run(ix, &job));
 }

@@ -42,13 +42,20 @@ thoth_index_open(struct thoth_store *st, const char *path)
 
 	if (path == NULL)
 		path = env != NULL && *env != '\0' ? env : st->index_dir;
-	if (thoth_mkdirs(path, 0755) != 0)
+	if (access(path, R_OK | X_OK) != 0 && thoth_mkdirs(path, 0755) != 0)
 		return (NULL);
 	ix = thoth_xmalloc(sizeof (*ix));
 	ix->dir = thoth_xstrdup(path);
 	ix->locked = 0;
 	lock = index_file(ix, "lock");
+	/*
+	 * flock works on a descriptor open for reading: readers of a store
+	 * they may not write (read-only, another user's) need no more.
+	 * Writers then fail where they write, naming the file.
+	 */
 	ix->lockfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (ix->lockfd < 0 && (errno == EACCES || errno == EROFS))
+		ix->lockfd = open(lock, O_RDONLY | O_CLOEXEC);
 	if (ix->lockfd < 0) {
 		thoth_fail("%s: %s", lock, strerror(errno));
 		free(lock);

@@ -47,6 +47,11 @@ void index_journal_load(FILE *fp, struct journal *j);
 void index_journal_free(struct journal *j);
 json_int_t index_rec_time(const json_t *rec);
 
+/* filter.c: thoth_index_filter; keep (for compactions) keeps the bad
+ * lines of the base, or repairs them, instead of skipping them. */
+int index_filter(struct thoth_index *ix, const struct thoth_spec *spec,
+    thoth_lines_fn fn, void *arg, int keep);
+
 /* sidecar.c: base.ndjson.idx, base.ndjson summed up by blocks.
  * The segments of the base (fd, mapped) that may hold records matching
  * a time range [lo, hi) on "uploaded", or NULL if all must be read;

@@ -37,6 +37,7 @@ struct rebuild {
 	char (*known)[THOTH_ID_LEN];	/* update: ids in the index, sorted */
 	size_t nknown, knowncap;
 	json_t *fresh;		/* update: the records fetched */
+	json_t *damaged;	/* ids whose info.json could not be used */
 };
 
 static void *
@@ -95,26 +96,67 @@ static int
 got_info(const char *key, int rv, const char *buf, size_t len, void *arg)
 {
 	struct rebuild *rb = arg;
+	char id[THOTH_ID_LEN + 1], *where;
 	json_error_t jerr;
-	json_t *rec;
+	json_t *rec = NULL;
+	int ok = 0;
 
+	snprintf(id, sizeof (id), "%s", key);
 	if (rv > 0 && rb->verbose)
-		warnx("%.*s: no info.json (unfinished upload), skipped",
-		    THOTH_ID_LEN, key);
-	if (rv < 0) {
-		warnx("%s", thoth_errbuf);
-		rb->failed = 1;
-	}
-	if (rv != 0)
+		warnx("%s: no info.json (unfinished upload), skipped", id);
+	if (rv > 0)
 		return (0);
-	rec = json_loadb(buf, len, 0, &jerr);
-	if (!json_is_object(rec)) {
-		warnx("%s/%s: bad JSON: %s", rb->st->root, key, jerr.text);
-		rb->failed = 1;
-	} else {
+	where = thoth_store_path(rb->st, key);
+	if (rv < 0)
+		warnx("%s", thoth_errbuf);
+	else if ((rec = json_loadb(buf, len, 0, &jerr)) == NULL)
+		warnx("%s: bad JSON: %s", where, jerr.text);
+	else if (thoth_info_check(rec, id, where) != 0)
+		warnx("%s", thoth_errbuf);
+	else {
 		add_record(rb, rec);
+		ok = 1;
+	}
+	if (!ok) {
+		rb->failed = 1;
+		json_object_set_new(rb->damaged, id, json_true());
 	}
 	json_decref(rec);
+	free(where);
+	return (0);
+}
+
+/*
+ * A record the rebuild could not read from the store is not dropped:
+ * the index's copy, if it has one, is kept, and said so.
+ */
+static int
+keep_old(json_t *rec, const struct thoth_where *w, void *arg)
+{
+	struct rebuild *rb = arg;
+	const char *id = thoth_record_id(rec);
+
+	(void)w;
+	if (id != NULL && json_object_get(rb->damaged, id) != NULL) {
+		warnx("%s: kept the record the index had", id);
+		add_record(rb, rec);
+		json_object_del(rb->damaged, id);
+	}
+	return (0);
+}
+
+static int
+keep_damaged(struct thoth_index *ix, struct rebuild *rb)
+{
+	const char *id;
+	json_t *v;
+
+	if (json_object_size(rb->damaged) == 0)
+		return (0);
+	if (thoth_index_scan(ix, INT64_MIN, INT64_MAX, keep_old, rb) != 0)
+		return (-1);
+	json_object_foreach(rb->damaged, id, v)
+		warnx("%s: not in the index either: left out", id);
 	return (0);
 }
 
@@ -141,6 +183,7 @@ rebuild_free(struct rebuild *rb)
 	free(rb->slots);
 	free(rb->known);
 	json_decref(rb->fresh);
+	json_decref(rb->damaged);
 	if (rb->unsorted != NULL)
 		fclose(rb->unsorted);
 }
@@ -197,7 +240,7 @@ thoth_index_rebuild(struct thoth_index *ix, struct thoth_store *st,
     int verbose)
 {
 	struct rebuild rb = { st, tmpfile(), NULL, 0, 0, verbose, 0, NULL, 0, 0,
-	    NULL, 0, 0, NULL };
+	    NULL, 0, 0, NULL, json_object() };
 	char *path = thoth_xasprintf("%s/base.ndjson", ix->dir);
 	char *tmp = thoth_temp_name(path);
 	FILE *out = NULL;
@@ -214,7 +257,8 @@ thoth_index_rebuild(struct thoth_index *ix, struct thoth_store *st,
 		goto done;
 	mark = journal_size(ix);
 	thoth_index_unlock(ix);
-	if (fetch_all(&rb) != 0)
+	thoth_store_sweep(st);
+	if (fetch_all(&rb) != 0 || keep_damaged(ix, &rb) != 0)
 		goto done;
 	if ((out = fopen(tmp, "we")) == NULL) {
 		thoth_fail("%s: %s", tmp, strerror(errno));
@@ -315,7 +359,7 @@ thoth_index_update(struct thoth_index *ix, struct thoth_store *st,
     int verbose)
 {
 	struct rebuild rb = { st, NULL, NULL, 0, 0, verbose, 0, NULL, 0, 0,
-	    NULL, 0, 0, json_array() };
+	    NULL, 0, 0, json_array(), json_object() };
 	int rv = -1;
 
 	if (know_index(ix, &rb) != 0 || fetch_all(&rb) != 0)

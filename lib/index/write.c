@@ -92,15 +92,19 @@ thoth_index_append(struct thoth_index *ix, const json_t *rec)
 		goto out;
 	size_t len = 0;
 	line = journal_lines(rec, &len);
-	if (write(fd, line, len) != (ssize_t)len || fdatasync(fd) != 0) {
-		thoth_fail("%s: write: %s", path, strerror(errno));
+	ssize_t n = write(fd, line, len);
+	/* A short write sets no errno: it is the disk that is full. */
+	if (n != (ssize_t)len || fdatasync(fd) != 0) {
+		thoth_fail("%s: write: %s", path, strerror(n >= 0 &&
+		    n < (ssize_t)len ? ENOSPC : errno));
 		(void) repair_tail(fd, path);
 		goto out;
 	}
 	rv = 0;
+	/* The record is in: a compaction that fails is for the next one. */
 	if (fstat(fd, &sb) == 0 && sb.st_size > journal_max() &&
-	    !index_rebuild_running(ix))
-		rv = thoth_index_compact(ix);
+	    !index_rebuild_running(ix) && thoth_index_compact(ix) != 0)
+		warnx("%s", thoth_errbuf);
 out:
 	if (fd >= 0)
 		close(fd);
@@ -181,7 +185,7 @@ thoth_index_compact(struct thoth_index *ix)
 		thoth_fail("%s: %s", tmp, strerror(errno));
 		goto unlock;
 	}
-	if (thoth_index_filter(ix, all, write_lines, out) != 0 || ferror(out)) {
+	if (index_filter(ix, all, write_lines, out, 1) != 0 || ferror(out)) {
 		if (ferror(out))
 			thoth_fail("%s: %s", tmp, strerror(errno));
 		fclose(out);

@@ -24,14 +24,24 @@ dir_local(const struct thoth_store *st, const char *key)
 	return (thoth_xasprintf("%s/%s", st->root, key));
 }
 
-/* "<dir>/.<base>.part.<pid>": the temporary beside a key's final name. */
+/*
+ * "<root>/.part/.<id>.<name>.part.<pid>": the temporary of a dump being
+ * copied in.  All in one place, so that every later copy into the store
+ * (and thoth index) sweeps what killed uploads left, whichever dump they
+ * were copying; renamed into place on the same filesystem.
+ */
 static char *
-temp_name(const char *path)
+temp_name(const struct thoth_store *st, const char *key)
 {
-	const char *slash = strrchr(path, '/');
+	char *name = thoth_xstrdup(key), *p, *tmp;
 
-	return (thoth_xasprintf("%.*s/.%s.part.%ld", (int)(slash - path), path,
-	    slash + 1, (long)getpid()));
+	for (p = name; *p != '\0'; p++)
+		if (*p == '/')
+			*p = '.';
+	tmp = thoth_xasprintf("%s/%s/.%s.part.%ld", st->root, DIR_PARTS, name,
+	    (long)getpid());
+	free(name);
+	return (tmp);
 }
 
 static int
@@ -71,11 +81,14 @@ dir_get(struct thoth_store *st, const char *key, char **buf, size_t *len)
 	return (rv);
 }
 
+/* Every writer sweeps what killed uploads left: one small directory. */
 static int
 dir_put(struct thoth_store *st, const char *key, const void *buf, size_t len)
 {
 	char *path = dir_local(st, key);
 	int rv = make_parent(path);
+
+	thoth_store_sweep(st);
 
 	if (rv == 0)
 		rv = thoth_write_file_atomic(path, buf, len);
@@ -87,7 +100,7 @@ dir_put(struct thoth_store *st, const char *key, const void *buf, size_t len)
 
 struct copy {
 	int in, out, kernel;	/* kernel: copy_file_range still works */
-	const char *what;
+	const char *what, *to;	/* the source, the file written */
 	thoth_progress_fn progress;
 	void *arg;
 	uint64_t done, total;
@@ -103,7 +116,7 @@ write_at(struct copy *cp, const char *buf, size_t n, off_t off)
 		if ((w = pwrite(cp->out, buf, n, off)) < 0) {
 			if (errno == EINTR)
 				continue;
-			return (thoth_fail("%s: write: %s", cp->what,
+			return (thoth_fail("%s: write: %s", cp->to,
 			    strerror(errno)));
 		}
 		buf += w;
@@ -129,7 +142,8 @@ copy_some(struct copy *cp, char *buf, off_t off, size_t want)
 			continue;
 		if (errno != EXDEV && errno != ENOSYS && errno != EINVAL &&
 		    errno != EOPNOTSUPP && errno != EBADF)
-			return (thoth_fail("%s: copy: %s", cp->what,
+			return (thoth_fail("%s: copy: %s", errno == ENOSPC ||
+			    errno == EDQUOT || errno == EFBIG ? cp->to : cp->what,
 			    strerror(errno)));
 		cp->kernel = 0;
 	}
@@ -184,20 +198,21 @@ copy_fd(struct copy *cp, off_t size)
 		off = hole;
 	}
 	if (ftruncate(cp->out, size) != 0)
-		return (thoth_fail("%s: %s", cp->what, strerror(errno)));
+		return (thoth_fail("%s: %s", cp->to, strerror(errno)));
 	return (0);
 }
 
 /*
  * Copies src to dst through tmp: nobody ever sees dst half-written.
- * The copy gets src's permissions (a core the kernel wrote 0600 stays
- * private) further narrowed by mode.
+ * Only a regular file is copied (never a device or a pipe).  The copy
+ * gets src's permissions (a core the kernel wrote 0600 stays private)
+ * further narrowed by mode.
  */
 static int
 copy_atomic(const char *src, const char *dst, const char *tmp, mode_t mode,
     thoth_progress_fn progress, void *arg)
 {
-	struct copy cp = { -1, -1, 1, src, progress, arg, 0, 0 };
+	struct copy cp = { -1, -1, 1, src, tmp, progress, arg, 0, 0 };
 	struct stat sb;
 	int rv = -1;
 
@@ -228,8 +243,11 @@ static int
 dir_put_file(struct thoth_store *st, const char *key, const char *src,
     thoth_progress_fn progress, void *arg)
 {
-	char *path = dir_local(st, key), *tmp = temp_name(path);
-	int rv = make_parent(path);
+	char *path = dir_local(st, key), *tmp = temp_name(st, key);
+	int rv = make_parent(tmp);
+
+	if (rv == 0)
+		rv = make_parent(path);
 
 	if (rv == 0)
 		rv = copy_atomic(src, path, tmp, 0666, progress, arg);

@@ -2,6 +2,7 @@
  * store.c - the object store front: picks a backend from THOTH_STORE,
  * checks keys, and keeps the info.json conventions in one place.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -183,6 +184,16 @@ thoth_store_local(const struct thoth_store *st, const char *key)
 	return (st->ops->local(st, key));
 }
 
+void
+thoth_store_sweep(struct thoth_store *st)
+{
+	char *dir = thoth_store_local(st, DIR_PARTS);
+
+	if (dir != NULL)
+		thoth_sweep_stale(dir);
+	free(dir);
+}
+
 int
 thoth_store_exists(struct thoth_store *st, const char *key)
 {
@@ -267,10 +278,29 @@ thoth_store_get_many(struct thoth_store *st, char *const *keys, size_t n,
 	return (0);
 }
 
+/*
+ * What an info.json must be: an object whose "id" is the name of its
+ * directory (an edit through a copy with another id would overwrite
+ * that other dump's record).
+ */
+int
+thoth_info_check(const json_t *rec, const char *id, const char *where)
+{
+	const char *has = thoth_record_id(rec);
+
+	if (!json_is_object(rec))
+		return (thoth_fail("%s: not a JSON object", where));
+	if (has == NULL || strcmp(has, id) != 0)
+		return (thoth_fail("%s: its \"id\" is %s, not %s (its "
+		    "directory)", where, has != NULL ? has : "missing or bad",
+		    id));
+	return (0);
+}
+
 int
 thoth_store_get_info(struct thoth_store *st, const char *id, json_t **rec)
 {
-	char key[THOTH_ID_LEN + 16], *buf;
+	char key[THOTH_ID_LEN + 16], where[PATH_MAX + 64], *buf;
 	size_t len;
 	json_error_t jerr;
 	int rv;
@@ -282,10 +312,14 @@ thoth_store_get_info(struct thoth_store *st, const char *id, json_t **rec)
 		return (rv);
 	*rec = json_loadb(buf, len, 0, &jerr);
 	free(buf);
-	if (!json_is_object(*rec)) {
-		json_decref(*rec);
+	if (*rec == NULL)
 		return (thoth_fail("%s/%s: bad JSON: %s", st->root, key,
 		    jerr.text));
+	snprintf(where, sizeof (where), "%s/%s", st->root, key);
+	if (thoth_info_check(*rec, id, where) != 0) {
+		json_decref(*rec);
+		*rec = NULL;
+		return (-1);
 	}
 	return (0);
 }

@@ -15,6 +15,9 @@
 
 #include "thoth.h"
 
+/* Directory store: where dumps are copied before their rename. */
+#define DIR_PARTS ".part"
+
 struct thoth_store_ops {
 	int (*exists)(struct thoth_store *, const char *key);
 	int (*get)(struct thoth_store *, const char *key, char **buf, size_t *len);
