@@ -147,8 +147,8 @@ sparse_case() {	# sparse_case NAME FILE ID
 		skip "$name" "this filesystem made $src dense"
 		return
 	fi
-	printf '{"id":"%s","type":"core","file":"%s","size":1,"time":1}\n' \
-	    "$id" "$src" | thoth-put -q >/dev/null
+	printf '{"id":"%s","type":"core","file":"%s","size":%s,"time":1}\n' \
+	    "$id" "$src" "$(stat -c %s "$src")" | thoth-put -q >/dev/null
 	dst=$(find "$THOTH_STORE/$id" -type f ! -name info.json)
 	if ! cmp -s "$src" "$dst"; then
 		fail "$name" "stored bytes differ from $src"
