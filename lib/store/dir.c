@@ -97,6 +97,7 @@ dir_put(struct thoth_store *st, const char *key, const void *buf, size_t len)
 }
 
 #define STEP	(8 << 20)	/* bytes between progress reports */
+#define COPY_BUF (1 << 20)	/* bytes copied through user space at once */
 
 struct copy {
 	int in, out, kernel;	/* kernel: copy_file_range still works */
@@ -147,6 +148,8 @@ copy_some(struct copy *cp, char *buf, off_t off, size_t want)
 			    strerror(errno)));
 		cp->kernel = 0;
 	}
+	if (want > COPY_BUF)	/* the kernel said no: buf holds no more */
+		want = COPY_BUF;
 	while ((n = pread(cp->in, buf, want, off)) < 0 && errno == EINTR)
 		continue;
 	if (n < 0)
@@ -158,12 +161,14 @@ copy_some(struct copy *cp, char *buf, off_t off, size_t want)
 static int
 copy_range(struct copy *cp, off_t off, off_t end)
 {
-	static char buf[1 << 20];
+	static char buf[COPY_BUF];
+	size_t step;
 	ssize_t n;
 
 	while (off < end) {
-		n = copy_some(cp, buf, off, (size_t)(end - off) < sizeof (buf) ?
-		    (size_t)(end - off) : sizeof (buf) * (cp->kernel ? 8 : 1));
+		step = cp->kernel ? 8 * COPY_BUF : COPY_BUF;
+		n = copy_some(cp, buf, off, (size_t)(end - off) < step ?
+		    (size_t)(end - off) : step);
 		if (n <= 0)
 			return (n < 0 ? -1 : 0);	/* shrank: stop there */
 		off += n;
