@@ -145,6 +145,18 @@ index_rebuild_begin(struct thoth_index *ix)
 }
 
 /* Opens base and journal as one consistent pair (either may be absent). */
+/* The journal's length now (0 if there is none). */
+off_t
+index_journal_size(struct thoth_index *ix)
+{
+	char *path = index_file(ix, "journal.ndjson");
+	struct stat sb;
+	off_t n = stat(path, &sb) == 0 ? sb.st_size : 0;
+
+	free(path);
+	return (n);
+}
+
 int
 index_open_pair(struct thoth_index *ix, FILE **base, FILE **journal)
 {

@@ -32,10 +32,12 @@ int index_rebuild_begin(struct thoth_index *ix);
 /* index.c: base and journal opened together; a file of the index. */
 int index_open_pair(struct thoth_index *ix, FILE **base, FILE **journal);
 char *index_file(const struct thoth_index *ix, const char *name);
+off_t index_journal_size(struct thoth_index *ix);
 
 /* write.c: publishing a rewritten file; the journal from an offset on. */
 int index_publish(FILE *fp, const char *tmp, const char *path);
 int index_journal_restart(struct thoth_index *ix, off_t from);
+int index_write_lines(const char *lines, size_t len, size_t n, void *arg);
 
 /* read.c: the journal, for filter.c. */
 struct journal {

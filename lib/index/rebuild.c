@@ -224,17 +224,6 @@ write_sorted(struct rebuild *rb, FILE *out)
 	return (0);
 }
 
-static off_t
-journal_size(struct thoth_index *ix)
-{
-	char *path = thoth_xasprintf("%s/journal.ndjson", ix->dir);
-	struct stat sb;
-	off_t n = stat(path, &sb) == 0 ? sb.st_size : 0;
-
-	free(path);
-	return (n);
-}
-
 int
 thoth_index_rebuild(struct thoth_index *ix, struct thoth_store *st,
     int verbose)
@@ -255,7 +244,7 @@ thoth_index_rebuild(struct thoth_index *ix, struct thoth_store *st,
 		goto out;
 	if (thoth_index_lock(ix) != 0)
 		goto done;
-	mark = journal_size(ix);
+	mark = index_journal_size(ix);
 	thoth_index_unlock(ix);
 	thoth_store_sweep(st);
 	if (fetch_all(&rb) != 0 || keep_damaged(ix, &rb) != 0)

@@ -256,17 +256,6 @@ rebuild_into(struct thoth_index *into, struct thoth_store *st, json_t **names,
 	return (rv);
 }
 
-static off_t
-journal_length(struct thoth_index *ix)
-{
-	char *path = index_file(ix, "journal.ndjson");
-	struct stat sb;
-	off_t n = stat(path, &sb) == 0 ? sb.st_size : 0;
-
-	free(path);
-	return (n);
-}
-
 /*
  * The rebuild is made aside, in log-rebuild/ (what a killed one left
  * there goes first), and swapped in whole under the lock: a rebuild
@@ -287,7 +276,7 @@ rebuild(struct thoth_index *ix, struct thoth_store *st, int verbose)
 	    (tmp = thoth_index_open(st, aside)) == NULL)
 		goto out;
 	if (thoth_index_lock(ix) == 0) {
-		mark = journal_length(ix);
+		mark = index_journal_size(ix);
 		thoth_index_unlock(ix);
 	}
 	if (mark < 0 || rebuild_into(tmp, st, &names, verbose) != 0 ||
@@ -331,13 +320,6 @@ thoth_log_rebuild(struct thoth_index *ix, struct thoth_store *st, int verbose)
 
 /* ---- snapshots and garbage collection */
 
-static int
-write_lines(const char *lines, size_t len, size_t n, void *arg)
-{
-	(void)n;
-	return (fwrite(lines, 1, len, arg) == len ? 0 : -1);
-}
-
 /* Every record, compressed, as snapshot/<name>.ndjson.zst. */
 static int
 put_snapshot(struct thoth_index *ix, struct thoth_store *st, const char *name)
@@ -353,7 +335,7 @@ put_snapshot(struct thoth_index *ix, struct thoth_store *st, const char *name)
 		thoth_fail("%s: %s", plain, strerror(errno));
 		goto done;
 	}
-	rv = thoth_index_filter(ix, all, write_lines, fp);
+	rv = thoth_index_filter(ix, all, index_write_lines, fp);
 	if (fclose(fp) != 0 && rv == 0)
 		rv = thoth_fail("%s: %s", plain, strerror(errno));
 	if (rv == 0)

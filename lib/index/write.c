@@ -113,8 +113,9 @@ out:
 	return (rv);
 }
 
-static int
-write_lines(const char *lines, size_t len, size_t n, void *arg)
+/* A thoth_lines_fn writing to a FILE *. */
+int
+index_write_lines(const char *lines, size_t len, size_t n, void *arg)
 {
 	(void)n;
 	return (fwrite(lines, 1, len, arg) == len ? 0 : -1);
@@ -185,7 +186,7 @@ thoth_index_compact(struct thoth_index *ix)
 		thoth_fail("%s: %s", tmp, strerror(errno));
 		goto unlock;
 	}
-	if (index_filter(ix, all, write_lines, out, 1) != 0 || ferror(out)) {
+	if (index_filter(ix, all, index_write_lines, out, 1) != 0 || ferror(out)) {
 		if (ferror(out))
 			thoth_fail("%s: %s", tmp, strerror(errno));
 		fclose(out);
