@@ -17,6 +17,7 @@
  */
 #include <ctype.h>
 #include <err.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -108,9 +109,17 @@ put_stdout(void *dst, const char *s, size_t n)
 		err(THOTH_EXIT_FAIL, "stdout");
 }
 
-/* A table cell, through put: control characters would break the table.
- * With -w, a cell longer than its column ends in "..." (characters are
- * counted, not the bytes of their UTF-8). */
+/* Control characters would break the table (thoth-report never sets a
+ * locale: these are iscntrl's in "C"). */
+static int
+control(unsigned char c)
+{
+	return (c < 0x20 || c == 0x7f);
+}
+
+/* A table cell, through put: control characters become '?'.  With -w,
+ * a cell longer than its column ends in "..." (characters are counted,
+ * not the bytes of their UTF-8). */
 static void
 cell(put_fn put, void *dst, const char *s, int width, int last)
 {
@@ -126,7 +135,7 @@ cell(put_fn put, void *dst, const char *s, int width, int last)
 				break;
 			n++;
 		}
-		if (iscntrl((unsigned char)*p)) {
+		if (control((unsigned char)*p)) {
 			put(dst, run, (size_t)(p - run));
 			put(dst, "?", 1);
 			run = p + 1;
@@ -151,20 +160,48 @@ text(const char *s, int is_string, int want_string)
 	return (s == NULL || (want_string && !is_string) ? "-" : s);
 }
 
-/* "time", a JSON integer, in UTC. */
+/*
+ * "time", a JSON integer, in UTC.  Rows come mostly in time order, so
+ * each worker keeps the date of the last day it wrote: gmtime and
+ * strftime only when the day changes, arithmetic for the hour.
+ */
 static void
 time_cell(struct thoth_view *v)
 {
+	static __thread long long day = LLONG_MIN;	/* none yet */
+	static __thread char date[16];
 	char buf[32], *end;
 	int string;
 	const char *s = thoth_view_field(v, "time", &string);
-	long long t;
+	long long t, d, sec;
 
-	if (s == NULL || string || (t = strtoll(s, &end, 10), *end))
-		strcpy(buf, "-");
-	else
-		thoth_utc(t, "%Y-%m-%dT%H:%M:%S", buf, sizeof (buf));
-	cell(put_view, v, buf, 19, 0);
+	if (s == NULL || string || (t = strtoll(s, &end, 10), *end)) {
+		cell(put_view, v, "-", 19, 0);
+		return;
+	}
+	d = t / 86400 - (t % 86400 < 0);
+	sec = t - d * 86400;
+	if (d != day) {
+		if (strcmp(thoth_utc(t, "%Y-%m-%dT", date, sizeof (date)),
+		    "-") == 0 || strlen(date) != 11) {
+			day = LLONG_MIN;	/* a year past 9999 */
+			cell(put_view, v, thoth_utc(t, "%Y-%m-%dT%H:%M:%S",
+			    buf, sizeof (buf)), 19, 0);
+			return;
+		}
+		day = d;
+	}
+	memcpy(buf, date, 11);
+	buf[11] = (char)('0' + sec / 36000);
+	buf[12] = (char)('0' + sec / 3600 % 10);
+	buf[13] = ':';
+	buf[14] = (char)('0' + sec % 3600 / 600);
+	buf[15] = (char)('0' + sec % 3600 / 60 % 10);
+	buf[16] = ':';
+	buf[17] = (char)('0' + sec % 60 / 10);
+	buf[18] = (char)('0' + sec % 10);
+	thoth_view_put(v, buf, 19);
+	thoth_view_put(v, " ", 1);
 }
 
 static void
@@ -174,9 +211,13 @@ on_row(struct thoth_view *v, void *arg)
 	const char *s;
 	char name[17];
 	int str, crash, i;
+	size_t n;
 
 	s = thoth_view_field(v, "id", &str);
-	snprintf(name, sizeof (name), "%s", text(s, str, 1));
+	s = text(s, str, 1);
+	n = strnlen(s, 16);
+	memcpy(name, s, n);
+	name[n] = '\0';
 	cell(put_view, v, name, 16, 0);
 	s = thoth_view_field(v, "type", &str);
 	crash = s != NULL && str && strcmp(s, "crash") == 0;

@@ -108,6 +108,7 @@ scan_view_line(const struct thoth_report *rep, struct scan_out *out,
 {
 	struct thoth_view v;
 
+	scan_read_rest((struct scan_rec *)r);	/* only reads ahead */
 	v.r = r;
 	v.j = NULL;
 	v.out = out;
