@@ -6,7 +6,10 @@
  * the signal and the top frames of the stack that say where it went
  * wrong, after the frames of abort/raise/assert and process start-up
  * are skipped.  Offsets and symbol versions are dropped so that a
- * rebuild of the same code keeps its signatures.  The rules are a text
+ * rebuild of the same code keeps its signatures; a frame without a
+ * symbol keeps its offset and names its build-id, and build_text signs
+ * the same frames by build-id and offset only (stack_pcs), which
+ * symbols arriving later do not change.  The rules are a text
  * file users edit; its "version" is stored with every signature so that
  * "thoth resign" can tell old signatures from new ones.
  */

@@ -100,7 +100,10 @@ same "THOTH_DEBUGINFOD_TIME=0: debuginfod not asked" \
 # (eu-readelf's build-id; eu-addr2line on the debug file names them),
 # the same for two runs (ASLR); the build key is the same once the
 # symbols arrive, the text moves to functions.
-[ -f "$T/core.a1" ] && [ -f "$T/core.a2" ] && [ -f "$T/core.b" ] || { fail "cores of sites"; exit 0; }
+if ! [ -f "$T/core.a1" ] || ! [ -f "$T/core.a2" ] || ! [ -f "$T/core.b" ]; then
+	fail "cores of sites"
+	exit 0
+fi
 signed() { thoth-hash "$1" | thoth-meta 2>/dev/null | thoth-sign; }
 a1=$(signed "$T/core.a1")
 same "sites, no symbols: stack_status says so" "$(jq -r .stack_status <<<"$a1")" \
