@@ -12,10 +12,10 @@
  * "by" is provenance: it is recorded under "provenance" for each
  * property or ticket the edit sets.  "ran" records that an analyzer ran
  * on the dump, as "analyzed": {NAME: {"hash", "time", "exit"}}.
- * "signature": {"text", "hash", "rules"} replaces the crash signature
- * (thoth-sign -e makes these edits for thoth resign); "stack":
- * {"stack", "stack_depth", "stack_status"} replaces those three fields
- * (thoth resymbolize).
+ * "signature": {"text", "hash", "rules"[, "build_text", "build_hash"]}
+ * replaces the crash signature (thoth-sign -e makes these edits for
+ * thoth resign); "stack": {"stack", "stack_depth", "stack_status"[,
+ * "stack_pcs"]} replaces those fields (thoth resymbolize).
  * An edit is a set of paths written (edit_ops).  In a directory store
  * each edit reads the dump's info.json, writes those paths, writes it
  * back and appends the new record to the index, all under the index
@@ -65,20 +65,34 @@ valid_name(const char *s)
 	    s[n - 1] != '.' && strstr(s, "..") == NULL);
 }
 
-/* A signature as thoth-sign makes it: three strings, 16 hex digits. */
+/* 16 lowercase hex digits. */
+static int
+is_hash(const json_t *v)
+{
+	const char *h = json_string_value(v);
+
+	return (h != NULL && strlen(h) == 16 &&
+	    strspn(h, "0123456789abcdef") == 16);
+}
+
+/* A signature as thoth-sign makes it: text, hash and rules, and maybe
+ * build_text and build_hash. */
 static int
 check_signature(const json_t *sig)
 {
-	const char *h = json_string_value(json_object_get(sig, "hash"));
+	size_t n = json_object_size(sig);
 
 	if (sig == NULL)
 		return (0);
-	if (!json_is_object(sig) || json_object_size(sig) != 3 ||
+	if (!json_is_object(sig) || (n != 3 && n != 5) ||
 	    !json_is_string(json_object_get(sig, "text")) ||
-	    !json_is_string(json_object_get(sig, "rules")) || h == NULL ||
-	    strlen(h) != 16 || strspn(h, "0123456789abcdef") != 16)
+	    !json_is_string(json_object_get(sig, "rules")) ||
+	    !is_hash(json_object_get(sig, "hash")) || (n == 5 &&
+	    (!json_is_string(json_object_get(sig, "build_text")) ||
+	    !is_hash(json_object_get(sig, "build_hash")))))
 		return (thoth_fail("\"signature\" must be {\"text\", "
-		    "\"hash\", \"rules\"} as thoth-sign makes it"));
+		    "\"hash\", \"rules\"[, \"build_text\", \"build_hash\"]} "
+		    "as thoth-sign makes it"));
 	return (0);
 }
 
@@ -137,27 +151,39 @@ check_record(const json_t *rec)
 }
 
 /* A stack as thoth-meta makes it, for thoth resymbolize. */
+/* An array of strings. */
 static int
-check_stack(const json_t *st)
+strings(const json_t *a)
 {
 	const json_t *v;
 	size_t i;
 
+	if (!json_is_array(a))
+		return (0);
+	json_array_foreach(a, i, v) {
+		if (!json_is_string(v))
+			return (0);
+	}
+	return (1);
+}
+
+static int
+check_stack(const json_t *st)
+{
+	const json_t *pcs = json_object_get(st, "stack_pcs");
+
 	if (st == NULL)
 		return (0);
-	if (!json_is_object(st) || json_object_size(st) != 3 ||
-	    !json_is_array(json_object_get(st, "stack")) ||
+	if (!json_is_object(st) ||
+	    json_object_size(st) != (pcs != NULL ? 4 : 3) ||
+	    !strings(json_object_get(st, "stack")) ||
+	    (pcs != NULL && !strings(pcs)) ||
 	    !json_is_integer(json_object_get(st, "stack_depth")) ||
 	    !json_is_string(json_object_get(st, "stack_status")))
-		goto bad;
-	json_array_foreach(json_object_get(st, "stack"), i, v) {
-		if (!json_is_string(v))
-			goto bad;
-	}
+		return (thoth_fail("\"stack\" must be {\"stack\", "
+		    "\"stack_depth\", \"stack_status\"[, \"stack_pcs\"]} as "
+		    "thoth-meta makes them"));
 	return (0);
-bad:
-	return (thoth_fail("\"stack\" must be {\"stack\", \"stack_depth\", "
-	    "\"stack_status\"} as thoth-meta makes them"));
 }
 
 /* Checks an edit record before anything is written. */
@@ -257,6 +283,10 @@ edit_ops(const json_t *edit)
 	}
 	if ((v = json_object_get(edit, "signature")) != NULL)
 		op(ops, "", "signature", json_deep_copy(v));
+	/* A stack without stack_pcs leaves none of the old one's. */
+	if ((v = json_object_get(edit, "stack")) != NULL &&
+	    json_object_get(v, "stack_pcs") == NULL)
+		op(ops, "", "stack_pcs", json_null());
 	json_object_foreach((json_t *)json_object_get(edit, "stack"), k, v)
 		op(ops, "", k, json_deep_copy(v));
 	if ((ran = json_object_get(edit, "ran")) != NULL) {

@@ -5,7 +5,9 @@
  *
  * Reads records (cmd, signal, stack) and writes each with "signature":
  * {"text": "CMD SIGNAL FRAME...", "hash": 16 hex digits of the SHA-256
- * of text, "rules": the rules' version}, replacing any it had.  The
+ * of text, "rules": the rules' version} (and, from "stack_pcs",
+ * "build_text" and "build_hash": the same frames by build-id and
+ * offset, whatever the symbols), replacing any it had.  The
  * rules come from RULES, $THOTH_SIGNATURE_RULES or the shipped
  * signature.rules.  -c prints {"id", "old", "new"} only for records
  * whose signature text would change; -e prints thoth-set edits

@@ -153,7 +153,7 @@ thoth analyzer bt-extra <"$TOP/analyzers/backtrace" 2>/dev/null
 same "completion: subcommands" "$(complete_words thoth an)" "analyze analyzer analyzers "
 same "completion: every subcommand for an empty word" "$(complete_words thoth '' | wc -w)" 20
 same "completion: analyzer names after the spec" "$(complete_words thoth analyze cmd=segv b)" "backtrace bt-extra "
-same "completion: record fields as FIELD=" "$(complete_words thoth ls cmd=segv s)" "signal= signature= size= stack= stack_depth= stack_status= "
+same "completion: record fields as FIELD=" "$(complete_words thoth ls cmd=segv s)" "signal= signature= size= stack= stack_depth= stack_pcs= stack_status= "
 same "completion: report --by" "$(complete_words thoth report --by w)" "week "
 
 # ---------------------------------------------------------------- make install

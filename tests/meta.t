@@ -62,6 +62,19 @@ eu_frames() {
 		sub(/.*\//, "", mod)
 		print (fn == "" ? mod : mod "`" fn) }'
 }
+# eu_where CORE EXE: eu-stack -b's "BUILDID+0xOFF" of each frame (OFF
+# from the module's load address), a caller's one byte on (eu-stack
+# shows pc - 1, thoth the return address).
+eu_where() {
+	local id off f
+	eu-stack -b --core "$1" -e "$2" 2>/dev/null | awk '
+	    /^TID/ { n++ } n == 1 && /^#/ { f = substr($1, 2) + 0; next }
+	    n == 1 && /^ *\[[0-9a-f]+\]@/ {
+		id = $1; sub(/^\[/, "", id); sub(/\].*/, "", id)
+		off = $1; sub(/.*\+0x/, "", off)
+		print id, off, (f > 0) }' |
+	while read -r id off f; do printf '%s+0x%x\n' "$id" $((0x$off + f)); done
+}
 eu_pcs() {
 	eu-stack --core "$1" -e "$2" 2>/dev/null |
 	    awk '/^TID/ { n++ } n == 1 && /^#/ { print $2 }'
@@ -75,8 +88,13 @@ stack() {
 	local name=$1 core=$2 exe=$3 ours a2l bad=""
 	meta "$core" >"$T/stack.out"
 	ours=$(get stack <"$T/stack.out")
-	same "$name: stack = eu-stack" "$(sed -E 's/\+0x[0-9a-f]+$//' <<<"$ours")" \
+	same "$name: stack = eu-stack" "$(sed -E 's/(@[0-9a-f]+)?\+0x[0-9a-f]+$//' <<<"$ours")" \
 	    "$(eu_frames "$core" "$exe")"
+	same "$name: stack_pcs = eu-stack -b's build-ids and offsets" \
+	    "$(get stack_pcs <"$T/stack.out")" "$(eu_where "$core" "$exe")"
+	same "$name: a frame without a symbol is its module@stack_pcs" \
+	    "$(jq -r '[.stack, .stack_pcs] | transpose[] | select(.[0] | test("`") | not) |
+		select(.[0] != (.[0] | sub("@.*"; "")) + "@" + .[1]) | .[0]' <"$T/stack.out")" ""
 	# shellcheck disable=SC2046
 	a2l=$(eu-addr2line -S --core="$core" -e "$exe" $(eu_pcs "$core" "$exe") |
 	    awk 'NR % 2 == 1 { print (/\+0x/ ? $0 : $0 "+0x0") }')
@@ -135,9 +153,9 @@ same "platform: this host's uname -s -r" "$(get platform <<<"$full")" "$(uname -
 same "node: this host's uname -n" "$(get node <<<"$full")" "$(uname -n)"
 same "version 1 added" "$(get version <<<"$full")" 1
 same "fields in order" "$(jq -r 'keys_unsorted | join(" ")' <<<"$full")" \
-    "file pid cmd psargs uid signal exe stack stack_depth stack_status build_ids platform node version"
+    "file pid cmd psargs uid signal exe stack stack_pcs stack_depth stack_status build_ids platform node version"
 same "-S: the same record without the stack" \
-    "$(meta "$CORES/core.segv" -S)" "$(jq -c 'del(.stack, .stack_depth, .stack_status)' <<<"$full")"
+    "$(meta "$CORES/core.segv" -S)" "$(jq -c 'del(.stack, .stack_pcs, .stack_depth, .stack_status)' <<<"$full")"
 same "-p and -n" "$(meta "$CORES/core.segv" -S -p 'SmartOS 20240101' -n hostB |
     jq -r '.platform + "/" + .node')" "SmartOS 20240101/hostB"
 expect "the record's own fields win over -p/-n; others are kept" 0 \

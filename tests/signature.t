@@ -23,11 +23,18 @@ same "abort: raise, abort and pthread_kill skipped, start-up too" "$(sig "$CORES
     'abrt-threads SIGABRT abrt-threads`give_up abrt-threads`main'
 truth "abort: eu-stack shows the skipped frames above give_up" bash -c \
     "eu-stack --core '$CORES/core.abrt' -e '$CORES/abrt-threads' 2>/dev/null | grep -m1 -B9 give_up | grep -q abort"
-truth "unsymbolized frame looks like dash+0x..." bash -c "[[ \$(thoth-hash '$CORES/core.sh' | thoth-meta 2>/dev/null | thoth-sign | jq -r .signature.text) =~ \ dash\+0x[0-9a-f]+ ]]"
+dashid=$(eu-readelf -n "$(realpath /bin/sh)" | sed -n 's/^ *Build ID: //p')
+sh=$(thoth-hash "$CORES/core.sh" | thoth-meta 2>/dev/null | thoth-sign)
+truth "unsymbolized frame: dash@BUILDID+0x..., eu-readelf's build-id" \
+    grep -Eq " dash@$dashid\+0x[0-9a-f]+( |\$)" <<<"$(jq -r .signature.text <<<"$sh")"
+same "build_text: the same frames as stack_pcs" "$(jq -r .signature.build_text <<<"$sh")" \
+    "$(jq -r '"sh SIGSEGV " + (.stack_pcs[0:3] | join(" "))' <<<"$sh")"
+same "build_hash is the first 16 hex digits of SHA-256 of build_text" "$(jq -r .signature.build_hash <<<"$sh")" \
+    "$(sha16 "$(jq -r .signature.build_text <<<"$sh")")"
 out=$(thoth-hash "$CORES/core.segv" | thoth-meta 2>/dev/null | thoth-sign)
 same "hash is the first 16 hex digits of SHA-256 of text" "$(jq -r .signature.hash <<<"$out")" \
     "$(sha16 "$(jq -r .signature.text <<<"$out")")"
-same "rules version recorded" "$(jq -r .signature.rules <<<"$out")" 2
+same "rules version recorded" "$(jq -r .signature.rules <<<"$out")" 3
 same "the rest of the record passes unchanged" "$(jq -c 'del(.signature)' <<<"$out")" \
     "$(thoth-hash "$CORES/core.segv" | thoth-meta 2>/dev/null | jq -c .)"
 # A new crash of the same program, another pid and time: same signature.
@@ -43,12 +50,59 @@ same "symbol versions stripped" "$(rec '["libc.so.6`memcpy@@GLIBC_2.14+0x5","x`m
 same "start-up and vdso skipped" \
     "$(rec '["linux-vdso.so.1`__vdso_time+0x1","p`work+0x1","libc.so.6`__libc_start_main@GLIBC_2.2.5+0x5","p`_start+0x2"]' | text)" \
     'prog SIGSEGV p`work'
+same "stop-frame: nothing outward of libc's start-up, not even an unsymbolized _start" \
+    "$(rec '["p`f+0x1","libc.so.6`__libc_start_call_main+0x7a","p@b1+0x25"]' | text)" 'prog SIGSEGV p`f'
 same "assert machinery skipped" \
     "$(rec '["libc.so.6`__pthread_kill_implementation+0x1","libc.so.6`raise+0x1","libc.so.6`abort+0x1","libc.so.6`__assert_fail_base.cold+0x1","libc.so.6`__assert_fail+0x1","p`check+0x4"]' prog SIGABRT | text)" \
     'prog SIGABRT p`check'
 same "no stack, no cmd, no signal" "$(rec null "" "" | text)" "- -"
 same "a signature already there is replaced" \
     "$(rec '["p`f+0x1"]' | jq -c '. + {signature: {text: "old", hash: "0000000000000000", rules: "0"}}' | text)" 'prog SIGSEGV p`f'
+
+# --- frames without a symbol: build-ids, and the build key (stack_pcs)
+pcs() { jq -c --argjson p "$1" '. + {stack_pcs: $p}'; }
+same "build key: the selected frames' stack_pcs, skipped frames left out" \
+    "$(rec '["libc.so.6`abort+0x5","p@b1+0x10","p@b1+0x20","p@b1+0x30","p@b1+0x40"]' prog SIGABRT |
+	pcs '["c1+0x5","b1+0x10","b1+0x20","b1+0x30","b1+0x40"]' | thoth-sign | jq -r '.signature | .text, .build_text')" \
+    'prog SIGABRT p@b1+0x10 p@b1+0x20 p@b1+0x30
+prog SIGABRT b1+0x10 b1+0x20 b1+0x30'
+# One crash signed without the symbols of p and with them: text moves,
+# the build key does not.
+bare=$(rec '["p@b1+0x10","p@b1+0x20"]' | pcs '["b1+0x10","b1+0x20"]' | thoth-sign | jq -c .signature)
+full=$(rec '["p`f+0x4","p`g+0x8"]' | pcs '["b1+0x10","b1+0x20"]' | thoth-sign | jq -c .signature)
+same "symbols or not: the same build_hash" "$(jq -r .build_hash <<<"$bare")" "$(jq -r .build_hash <<<"$full")"
+same "... texts by build-id, then by function" "$(jq -r .text <<<"$bare")/$(jq -r .text <<<"$full")" \
+    'prog SIGSEGV p@b1+0x10 p@b1+0x20/prog SIGSEGV p`f p`g'
+same "skip-module matches a module named with its build-id" \
+    "$(rec '["linux-vdso.so.1@b2+0x1","p`f+0x1"]' | text)" 'prog SIGSEGV p`f'
+same "no stack_pcs, or not one a frame: no build key" \
+    "$(rec '["p`f+0x1"]' | thoth-sign | jq -c '.signature | keys')/$(rec '["p`f+0x1"]' | pcs '[]' | thoth-sign | jq -c '.signature | keys')/$(rec '["p`f+0x1"]' | pcs '["a",1]' | thoth-sign | jq -c '.signature | keys')" \
+    '["hash","rules","text"]/["hash","rules","text"]/["hash","rules","text"]'
+# Records made before frames named their build-id get it from build_ids.
+old() { rec '["dash+0xceda","0x7f00","libc.so.6`kill+0x7"]' | jq -c --argjson b "$1" '. + {build_ids: $b}'; }
+same "an old raw frame gets its module's build-id from build_ids" \
+    "$(old '[{"file":"/usr/bin/dash","id":"be63"},{"file":"/lib/libc.so.6","id":"93ac"}]' | text)" \
+    'prog SIGSEGV dash@be63+0xceda 0x7f00 libc.so.6`kill'
+same "... not when two files have its name" \
+    "$(old '[{"file":"/usr/bin/dash","id":"be63"},{"file":"/opt/dash","id":"0bad"}]' | text)" \
+    'prog SIGSEGV dash+0xceda 0x7f00 libc.so.6`kill'
+
+# The bump to version 3, as resign --dry-run shows it (thoth-sign -c):
+# core.sh's record as thoth-meta and thoth-sign made it before (no
+# stack_pcs, no build-id in frames nor in the signature): its raw frames
+# move, and a symbolized stack only changes version.
+sed 's/^version 3/version 2/' "$TOP/share/signature.rules" >"$T/rules2"
+oldsh=$(jq -c 'del(.stack_pcs) | .stack |= map(sub("@[0-9a-f]+\\+"; "+")) |
+    .signature = {text: (.signature.text | gsub("@[0-9a-f]+\\+"; "+")), hash: "0000000000000000", rules: "2"}' <<<"$sh")
+same "v2 -> v3: an unsymbolized frame moves to module@BUILDID" \
+    "$(thoth-sign -c <<<"$oldsh" 2>"$T/err" | jq -r '[.old.rules, .new.rules, .old.text, .new.text] | join("\n")')" \
+    "2
+3
+$(jq -r .signature.text <<<"$oldsh")
+$(jq -r .signature.text <<<"$sh")"
+same "... the old text had the bare module" "$(jq -r .signature.text <<<"$oldsh" | grep -c ' dash+0x')" 1
+same "v2 -> v3: a symbolized stack keeps its text" \
+    "$(thoth-hash "$CORES/core.segv" | thoth-meta 2>/dev/null | thoth-sign -r "$T/rules2" | thoth-sign -c 2>/dev/null)" ""
 
 # --- rules files
 cat >"$T/rules" <<'RULES'
@@ -94,19 +148,19 @@ same "ls by signature hash" "$(thoth ls "signature.hash=$(sha16 'segv SIGSEGV se
 # --- resign
 before=$(store_state)
 expect "resign --dry-run with the same rules: no change" 0 "" -- thoth resign --dry-run
-sed 's/^frames 3/frames 1/; s/^version 2/version 3/' "$TOP/share/signature.rules" >"$T/rules1"
+sed 's/^frames 3/frames 1/; s/^version 3/version 4/' "$TOP/share/signature.rules" >"$T/rules1"
 export THOTH_SIGNATURE_RULES="$T/rules1"
 out=$(thoth resign --dry-run cmd=segv 2>"$T/err")
 same "resign --dry-run: old and new for each changed record" \
     "$(jq -c '[.old.text, .new.text, .new.rules]' <<<"$out" | sort -u)" \
-    '["segv SIGSEGV segv`crash_here segv`call_crash segv`call_crash","segv SIGSEGV segv`crash_here","3"]'
+    '["segv SIGSEGV segv`crash_here segv`call_crash segv`call_crash","segv SIGSEGV segv`crash_here","4"]'
 same "resign --dry-run: one line per dump" "$(wc -l <<<"$out")" 2
 truth "resign --dry-run: counts on stderr" grep -q "2 of 2 signatures would change" "$T/err"
 same "resign --dry-run changes nothing" "$(store_state)" "$before"
 expect_err "resign applies the new rules" 0 "signatures to update" -- thoth resign
 same "resigned in info.json" "$(jq -r .signature.text "$THOTH_STORE/$segv/info.json")" 'segv SIGSEGV segv`crash_here'
 same "resigned in the index too" "$(thoth-filter -I | jq -c . | sort)" "$(cat "$THOTH_STORE"/*/info.json | jq -c . | sort)"
-same "every record has the new rules version" "$(thoth report "" signature.rules | jq -c .)" '{"3":4}'
+same "every record has the new rules version" "$(thoth report "" signature.rules | jq -c .)" '{"4":4}'
 expect "after resign, dry-run shows nothing" 0 "" -- thoth resign --dry-run
 unset THOTH_SIGNATURE_RULES
 expect_err "resign with a bad spec changes nothing" 1 "^thoth-filter: " -- thoth resign mtime=6x
@@ -117,4 +171,8 @@ expect_err "thoth-set refuses a malformed signature" 1 "\"signature\" must be" -
     bash -c "echo '{\"id\":\"$segv\",\"signature\":{\"text\":\"x\",\"hash\":\"xyz\",\"rules\":\"1\"}}' | thoth-set"
 expect_err "thoth-set refuses extra signature fields" 1 "\"signature\" must be" -- \
     bash -c "echo '{\"id\":\"$segv\",\"signature\":{\"text\":\"x\",\"hash\":\"0123456789abcdef\",\"rules\":\"1\",\"x\":1}}' | thoth-set"
+expect_err "thoth-set refuses a malformed build_hash" 1 "\"signature\" must be" -- \
+    bash -c "echo '{\"id\":\"$segv\",\"signature\":{\"text\":\"x\",\"hash\":\"0123456789abcdef\",\"rules\":\"1\",\"build_text\":\"y\",\"build_hash\":\"0\"}}' | thoth-set"
 same "store unchanged after refused edits" "$(store_state)" "$before"
+expect "thoth-set takes a signature with its build key" 0 "0123456789abcdef" -- \
+    bash -c "echo '{\"id\":\"$segv\",\"signature\":{\"text\":\"x\",\"hash\":\"0123456789abcdef\",\"rules\":\"1\",\"build_text\":\"y\",\"build_hash\":\"0123456789abcdef\"}}' | thoth-set | jq -r .signature.build_hash"

@@ -142,6 +142,9 @@ json_t *dump_illumos_signal(int sig);
 struct Dwfl;
 void dump_core_stack(struct dump *d, Elf *elf, struct Dwfl *dwfl, json_t *rec,
     int64_t tid, const unsigned char *prstatus, size_t len);
+/* dump/stack.c: a module's GNU build-id in hex (allocated), or NULL. */
+struct Dwfl_Module;
+char *dump_module_build_id(struct Dwfl_Module *mod);
 /* dump/unwind.c: dwfl_core_file_attach, in linear time for x86-64
  * cores (*fast then 1): the pid, or -1 with dwfl_errmsg. */
 int dump_unwind_attach(struct dump *d, Elf *elf, struct Dwfl *dwfl,

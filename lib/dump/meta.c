@@ -220,30 +220,19 @@ build_id_cb(Dwfl_Module *mod, void **user, const char *name,
     Dwarf_Addr start, void *arg)
 {
 	struct build_ids *b = arg;
-	static const char hex[] = "0123456789abcdef";
-	const unsigned char *bits;
-	GElf_Addr vaddr;
-	json_t *file, *go;
+	json_t *go;
 	char *id;
-	int len, i;
 
 	(void)user;
-	if ((len = dwfl_module_build_id(mod, &bits, &vaddr)) <= 0) {
+	if ((id = dump_module_build_id(mod)) == NULL) {
 		if ((go = dump_go_build_id(b->d, start)) != NULL)
 			json_array_append_new(b->ids, json_pack("{s:o, s:o}",
 			    "file", module_file(b, name, start),
 			    "go_build_id", go));
 		return (DWARF_CB_OK);
 	}
-	id = thoth_xmalloc(2 * (size_t)len + 1);
-	for (i = 0; i < len; i++) {
-		id[2 * i] = hex[bits[i] >> 4];
-		id[2 * i + 1] = hex[bits[i] & 0xf];
-	}
-	id[2 * len] = '\0';
-	file = module_file(b, name, start);
-	json_array_append_new(b->ids, json_pack("{s:o, s:s}", "file", file,
-	    "id", id));
+	json_array_append_new(b->ids, json_pack("{s:o, s:s}", "file",
+	    module_file(b, name, start), "id", id));
 	free(id);
 	return (DWARF_CB_OK);
 }

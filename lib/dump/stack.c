@@ -4,10 +4,14 @@
  *
  * Frames are "module`function+0xoff" (module: basename of the file
  * without the kernel's " (deleted)"; offset from the symbol to the
- * frame's pc), "module+0xoff" (no symbol: offset from the module's load
- * address) or "0xpc" (no module).  Callers are looked up at pc - 1, as
- * eu-stack does, so that a call at the end of a function names that
- * function.
+ * frame's pc), "module@BUILDID+0xoff" (no symbol: offset from the
+ * module's load address; "module+0xoff" if it has no build-id) or
+ * "0xpc" (no module).  "stack_pcs" has, for every frame, where its pc
+ * lies whatever the symbols: "BUILDID+0xoff", so that thoth-sign can
+ * sign a frame the same whether or not its symbols were found (ASLR
+ * moves load addresses, not offsets within a module).  Callers are
+ * looked up at pc - 1, as eu-stack does, so that a call at the end of
+ * a function names that function.
  *
  * C++ and Rust names (legacy and v0) are demangled by libiberty's
  * cplus_demangle: one call for both (DMGL_AUTO tries Rust, then C++),
@@ -115,35 +119,76 @@ frame_symbol(Dwfl *dwfl, const struct pc *f, const char **sym,
 	return (mod);
 }
 
+/* A string of s, which it frees. */
 static json_t *
-frame_string(Dwfl *dwfl, const struct pc *f)
+json_take(char *s)
+{
+	json_t *v = thoth_json_string(s, strlen(s));
+
+	free(s);
+	return (v);
+}
+
+/*
+ * The frame, for "stack", and where its pc lies, for "stack_pcs":
+ * "BUILDID+0xOFF" (OFF from the module's load address, so the same on
+ * every host and run whatever the symbols), or "module+0xOFF" for a
+ * module without a build-id, or "0xPC" outside any module.  A frame
+ * without a symbol is its module's name and that ("module@BUILDID+0xOFF").
+ */
+static void
+frame_strings(Dwfl *dwfl, const struct pc *f, json_t **frame, json_t **pc)
 {
 	Dwarf_Addr adj, start = 0;
 	const char *sym;
-	char *base, *plain, *s;
+	char *base, *plain, *id, *where;
 	GElf_Off off = 0;
 	Dwfl_Module *mod = frame_symbol(dwfl, f, &sym, &adj, &off);
-	json_t *v;
 
 	if (mod == NULL) {
-		s = thoth_xasprintf("0x%jx", (uintmax_t)f->pc);
-	} else {
-		base = module_base(mod, &start);
-		plain = sym != NULL ? cplus_demangle(sym, DMGL_PARAMS |
-		    DMGL_ANSI | DMGL_AUTO) : NULL;
-		if (sym != NULL)
-			s = thoth_xasprintf("%s`%s+0x%jx", base,
-			    plain != NULL ? plain : sym,
-			    (uintmax_t)(off + (f->pc - adj)));
-		else
-			s = thoth_xasprintf("%s+0x%jx", base,
-			    (uintmax_t)(f->pc - start));
-		free(plain);
-		free(base);
+		where = thoth_xasprintf("0x%jx", (uintmax_t)f->pc);
+		*frame = thoth_json_string(where, strlen(where));
+		*pc = json_take(where);
+		return;
 	}
-	v = thoth_json_string(s, strlen(s));
-	free(s);
-	return (v);
+	base = module_base(mod, &start);
+	id = dump_module_build_id(mod);
+	where = thoth_xasprintf("%s+0x%jx", id != NULL ? id : base,
+	    (uintmax_t)(f->pc - start));
+	plain = sym != NULL ? cplus_demangle(sym, DMGL_PARAMS | DMGL_ANSI |
+	    DMGL_AUTO) : NULL;
+	if (sym != NULL)
+		*frame = json_take(thoth_xasprintf("%s`%s+0x%jx", base,
+		    plain != NULL ? plain : sym, (uintmax_t)(off + (f->pc - adj))));
+	else if (id != NULL)
+		*frame = json_take(thoth_xasprintf("%s@%s", base, where));
+	else
+		*frame = thoth_json_string(where, strlen(where));
+	*pc = json_take(where);
+	free(plain);
+	free(id);
+	free(base);
+}
+
+/* The module's GNU build-id in hex (allocated), or NULL. */
+char *
+dump_module_build_id(Dwfl_Module *mod)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *bits;
+	GElf_Addr vaddr;
+	char *id;
+	int len, i;
+
+	if ((len = dwfl_module_build_id(mod, &bits, &vaddr)) <= 0)
+		return (NULL);
+	id = thoth_xmalloc(2 * (size_t)len + 1);
+	for (i = 0; i < len; i++) {
+		id[2 * i] = hex[bits[i] >> 4];
+		id[2 * i + 1] = hex[bits[i] & 0xf];
+	}
+	id[2 * len] = '\0';
+	return (id);
 }
 
 /* A frame's DWARF registers 0-16 (x86-64), 0 for those unknown. */
@@ -221,25 +266,27 @@ kept(const struct frames *fr, size_t i)
 	return (&fr->outer[(rest > OUTER ? rest % OUTER + i : i) % OUTER]);
 }
 
-/* The kept frames, with the marker where frames were left out. */
-static json_t *
-stack_array(const struct frames *fr)
+/* The kept frames ("stack") and their pcs ("stack_pcs"), with the
+ * marker where frames were left out in both. */
+static void
+stack_arrays(const struct frames *fr, json_t *rec)
 {
-	json_t *stack = json_array();
+	json_t *stack = json_array(), *pcs = json_array(), *frame, *pc;
 	size_t i;
-	char *mark;
 
 	for (i = 0; i < nkept(fr); i++) {
 		if (i == INNER && fr->depth > INNER + OUTER) {
-			mark = thoth_xasprintf("... %zu frames ...",
-			    fr->depth - INNER - OUTER);
-			json_array_append_new(stack, json_string(mark));
-			free(mark);
+			pc = json_take(thoth_xasprintf("... %zu frames ...",
+			    fr->depth - INNER - OUTER));
+			json_array_append(stack, pc);
+			json_array_append_new(pcs, pc);
 		}
-		json_array_append_new(stack, frame_string(fr->dwfl,
-		    kept(fr, i)));
+		frame_strings(fr->dwfl, kept(fr, i), &frame, &pc);
+		json_array_append_new(stack, frame);
+		json_array_append_new(pcs, pc);
 	}
-	return (stack);
+	json_object_set_new(rec, "stack", stack);
+	json_object_set_new(rec, "stack_pcs", pcs);
 }
 
 /* Whether name is an item of the ", "-separated list. */
@@ -434,7 +481,7 @@ dump_core_stack(struct dump *d, Elf *elf, Dwfl *dwfl, json_t *rec,
 			go_signal_frames(d, elf, fr);
 	}
 	if (fr->depth > 0) {
-		json_object_set_new(rec, "stack", stack_array(fr));
+		stack_arrays(fr, rec);
 		json_object_set_new(rec, "stack_depth",
 		    json_integer((json_int_t)fr->depth));
 		json_object_set_new(rec, "stack_status", stack_status(d, fr,
