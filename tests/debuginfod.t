@@ -151,6 +151,23 @@ DEBUGINFOD_URLS=http://127.0.0.1:8002 thoth resymbolize "$sid" 2>/dev/null
 same "... resymbolized: functions, the build key unchanged" "$(thoth-filter -I | jq -r '.signature | .text + " " + .build_hash')" \
     "sites SIGSEGV sites\`site_a sites\`main $(jq -r .signature.build_hash <<<"$a1")"
 
+# thoth ingest --new-signatures, on a store of its own: a1 stored
+# without symbols; a2 (the same crash) ingested once debuginfod has
+# them signs by function, a new hash, but the build key is a1's: not new.
+export THOTH_STORE=$T/ns-store THOTH_INGEST_LOCK=$T/ns.lock
+mkdir -p "$T/ns1" "$T/ns2" && cp "$T/core.a1" "$T/ns1/" && cp "$T/core.a2" "$T/core.b" "$T/ns2/"
+out=$(thoth ingest --settle 0 --no-auto --new-signatures "$T/ns1" 2>/dev/null)
+same "--new-signatures, a1 without symbols: new" "$(cut -d' ' -f1-4 <<<"$out")" \
+    "new signature $(jq -r .signature.hash <<<"$a1"): sites"
+out=$(DEBUGINFOD_URLS=http://127.0.0.1:8002 thoth ingest --settle 0 --no-auto --new-signatures "$T/ns2" 2>/dev/null)
+same "... a2 with symbols (another hash, a1's build key) is not; site b is" \
+    "$(cut -d' ' -f1-4 <<<"$out")" \
+    "new signature $(thoth-filter -I "$(thoth-hash -i "$T/core.b")" | jq -r .signature.hash): sites"
+truth "... a2 was signed by function" test "$(thoth-filter -I "$(thoth-hash -i "$T/core.a2")" | jq -r .signature.hash)" != \
+    "$(jq -r .signature.hash <<<"$a1")"
+unset THOTH_INGEST_LOCK
+export THOTH_STORE=$T/store
+
 # The silent server: one query, cut at the budget, the record written.
 export DEBUGINFOD_URLS=http://127.0.0.1:8003
 : >"$T/hits"
