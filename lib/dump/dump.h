@@ -2,13 +2,16 @@
  * lib/dump/ - recognising, hashing and reading dumps: ELF cores and
  * vmcores (elf.c), makedumpfile's kdump formats (kdump.c, with the
  * VMCOREINFO text in vmcoreinfo.c), illumos dumps and cores
- * (illumos.c), compressed dumps (dump/decompress.c), stacks (stack.c,
- * through libdwfl sessions of debuginfod.c), and the compressors of
- * thoth-put (compress.c).  Its public face is the thoth_dump_* part of
- * thoth.h (thoth-hash, thoth-meta, thoth-put); this header is private
+ * (illumos.c), systemd-coredump's names, attributes (spool.c) and
+ * journal entries (journal.c), compressed dumps (dump/decompress.c),
+ * stacks (stack.c, through libdwfl sessions of debuginfod.c), and the
+ * compressors of thoth-put (compress.c).  Its public face is the
+ * thoth_dump_* and thoth_journal_* parts of thoth.h (thoth-hash,
+ * thoth-meta, thoth-put); this header is private
  * to lib/dump/.  It calls only lib/ (thoth.h) and the system's
- * libraries (libelf, libdw, zlib, zstd, xz, lz4), never the scanner,
- * the index or the store.
+ * libraries (libelf, libdw, zlib, zstd, xz, lz4, and libsystemd in
+ * journal.c, linked only into thoth-meta), never the scanner, the index
+ * or the store.
  *
  * dump/dump.c opens a file, sees through its compression (dump/decompress.c),
  * picks its kind by magic and has the kind check its headers; hash.c
