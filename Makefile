@@ -38,6 +38,11 @@ LIBOBJ = $(patsubst lib/%.c,$(OBJ)/%.o,$(LIBSRC))
 S3OBJ = $(patsubst lib/%.c,$(OBJ)/%.o,$(S3SRC))
 HDR = $(wildcard lib/*.h lib/*/*.h lib/*/*/*.h)
 
+# libsystemd's sd-journal (lib/dump/journal.c) only for thoth-meta,
+# the one tool that reads systemd-coredump's journal entries.
+JOURNALTOOLS = thoth-meta
+JOURNALLIBS = $(shell pkg-config --libs libsystemd)
+
 OBJ = obj
 BIN = bin
 
@@ -60,6 +65,8 @@ $(BIN)/thoth-%: $(OBJ)/cmd-thoth-%.o $(OBJ)/libthoth.a | $(BIN)
 $(addprefix $(BIN)/,$(S3TOOLS)): $(BIN)/thoth-%: $(OBJ)/cmd-thoth-%.o \
     $(OBJ)/libthoth-s3.a $(OBJ)/libthoth.a | $(BIN)
 	$(CC) $(XCFLAGS) $(XLDFLAGS) -Wl,-u,thoth_store_s3_init -o $@ $^ $(LDLIBS)
+$(addprefix $(BIN)/,$(JOURNALTOOLS)): LDLIBS += $(JOURNALLIBS)
+$(OBJ)/dump/journal.o: XCFLAGS += $(shell pkg-config --cflags libsystemd)
 $(addprefix $(BIN)/,$(SCRIPTS)): $(BIN)/%: pipelines/% Makefile | $(BIN)
 	sed 's/@VERSION@/$(VERSION)/g' $< >$@.tmp && chmod +x $@.tmp && mv $@.tmp $@
 $(OBJ) $(BIN):

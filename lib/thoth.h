@@ -91,6 +91,18 @@ json_t *thoth_dump_hash(const char *path);
  * stderr, not a failure. */
 int thoth_dump_meta(json_t *rec, const struct thoth_meta_opts *opts);
 
+/* dump/journal.c (libsystemd: thoth-meta only): the fields of
+ * systemd-coredump's journal entry of a core it stored (unit,
+ * user_unit, slice, cgroup, owner_uid, cmdline), from the journal
+ * THOTH_JOURNAL names, opened at the first such core.  A record that is
+ * not of such a core, or whose entry is not found, is left as it is:
+ * 0.  -1 with errbuf, once, when a journal THOTH_JOURNAL names cannot
+ * be read (the record is then left as it is too). */
+struct thoth_journal;
+struct thoth_journal *thoth_journal_new(void);
+int thoth_journal_coredump(struct thoth_journal *jr, json_t *rec);
+void thoth_journal_free(struct thoth_journal *jr);
+
 /* dump/compress.c: compresses path ("gzip" or "zstd") into a new
  * temporary file in $TMPDIR, whose name *tmp the caller unlinks and
  * frees.  0, or -1 with nothing left behind. */

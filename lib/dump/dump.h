@@ -2,13 +2,16 @@
  * lib/dump/ - recognising, hashing and reading dumps: ELF cores and
  * vmcores (elf.c), makedumpfile's kdump formats (kdump.c, with the
  * VMCOREINFO text in vmcoreinfo.c), illumos dumps and cores
- * (illumos.c), compressed dumps (dump/decompress.c), stacks (stack.c,
- * through libdwfl sessions of debuginfod.c), and the compressors of
- * thoth-put (compress.c).  Its public face is the thoth_dump_* part of
- * thoth.h (thoth-hash, thoth-meta, thoth-put); this header is private
+ * (illumos.c), systemd-coredump's names, attributes (spool.c) and
+ * journal entries (journal.c), compressed dumps (dump/decompress.c),
+ * stacks (stack.c, through libdwfl sessions of debuginfod.c), and the
+ * compressors of thoth-put (compress.c).  Its public face is the
+ * thoth_dump_* and thoth_journal_* parts of thoth.h (thoth-hash,
+ * thoth-meta, thoth-put); this header is private
  * to lib/dump/.  It calls only lib/ (thoth.h) and the system's
- * libraries (libelf, libdw, zlib, zstd, xz, lz4), never the scanner,
- * the index or the store.
+ * libraries (libelf, libdw, zlib, zstd, xz, lz4, and libsystemd in
+ * journal.c, linked only into thoth-meta), never the scanner, the index
+ * or the store.
  *
  * dump/dump.c opens a file, sees through its compression (dump/decompress.c),
  * picks its kind by magic and has the kind check its headers; hash.c
@@ -169,9 +172,22 @@ json_t *dump_go_build_id(struct dump *d, uint64_t start);
 struct Dwfl *dump_dwfl_begin(void);
 struct Dwfl *dump_dwfl_more(void);	/* the same dump's budget */
 
-/* dump/spool.c: the boot_id and hostname systemd-coredump gives a core
- * it stored (file name, user.coredump.* xattrs), setting *time to its
- * timestamp; NULL if path is not such a core. */
+/* dump/spool.c: what systemd-coredump says of a core it stored, by its
+ * file name core.COMM.UID.BOOTID.PID.USEC[.EXT] and its user.coredump.*
+ * extended attributes. */
+#define DUMP_BOOT_ID_LEN 32
+struct dump_spool {
+	char boot_id[DUMP_BOOT_ID_LEN + 1];	/* "" unless the name has it */
+	int64_t pid;		/* the name's PID (COREDUMP_PID), or -1 */
+	int64_t usec;		/* its time stamp (COREDUMP_TIMESTAMP), or -1 */
+	char *hostname;		/* or NULL; the caller frees it */
+};
+/* 1 and *s if path is such a core, else 0. */
+int dump_spool_read(const char *path, struct dump_spool *s);
+/* The length of name without a compression suffix (.zst .xz .lz4 .gz). */
+size_t dump_spool_stem(const char *name);
+/* The boot_id and hostname of such a core as record fields, setting
+ * *time to its time stamp; NULL if path is not one. */
 json_t *dump_spool(const char *path, int64_t *time);
 
 /* dump/decompress.c */

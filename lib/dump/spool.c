@@ -5,7 +5,9 @@
  * extended attributes.  The core's notes stay the reference for pid,
  * uid, signal, command and executable; this adds when it was made (a
  * Linux core carries no time, and the file's mtime is when it was
- * written or copied), the boot and the host name.
+ * written or copied), the boot and the host name; and the key of the
+ * core's journal entry (boot id, pid, time stamp), which journal.c
+ * reads.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -13,8 +15,6 @@
 #include <sys/xattr.h>
 
 #include "dump/dump.h"
-
-#define BOOT_ID_LEN 32
 
 static int
 all(const char *s, size_t n, int (*is)(int))
@@ -48,35 +48,44 @@ field_back(const char *s, size_t *len, size_t *flen)
 	return (dot + 1);
 }
 
-/* BOOTID and USEC of a name core.COMM.UID.BOOTID.PID.USEC[.EXT]. */
-static int
-spool_name(const char *name, char boot_id[BOOT_ID_LEN + 1], int64_t *usec)
+/* The length of a spool name without its compression suffix. */
+size_t
+dump_spool_stem(const char *name)
 {
 	static const char *const ext[] = { ".zst", ".xz", ".lz4", ".gz" };
 	size_t len = strlen(name), n, i;
-	const char *f[4];
-	size_t fl[4];
 
 	for (i = 0; i < sizeof (ext) / sizeof (ext[0]); i++) {
 		n = strlen(ext[i]);
-		if (len > n && strcmp(name + len - n, ext[i]) == 0) {
-			len -= n;
-			break;
-		}
+		if (len > n && strcmp(name + len - n, ext[i]) == 0)
+			return (len - n);
 	}
+	return (len);
+}
+
+/* BOOTID, PID and USEC of a name core.COMM.UID.BOOTID.PID.USEC[.EXT]. */
+static int
+spool_name(const char *name, struct dump_spool *s)
+{
+	size_t len = dump_spool_stem(name), i;
+	const char *f[4];
+	size_t fl[4];
+
 	for (i = 0; i < 4; i++) {
 		if ((f[i] = field_back(name, &len, &fl[i])) == NULL)
 			return (0);
 	}
 	/* f[0] USEC, f[1] PID, f[2] BOOTID, f[3] UID; name[0, len) core.COMM */
 	if (!all(f[0], fl[0], isdigit) || fl[0] > 18 ||
-	    !all(f[1], fl[1], isdigit) || fl[2] != BOOT_ID_LEN ||
-	    !all(f[2], fl[2], ishex) || !all(f[3], fl[3], isdigit) ||
-	    len <= 5 || strncmp(name, "core.", 5) != 0)
+	    !all(f[1], fl[1], isdigit) || fl[1] > 18 ||
+	    fl[2] != DUMP_BOOT_ID_LEN || !all(f[2], fl[2], ishex) ||
+	    !all(f[3], fl[3], isdigit) || len <= 5 ||
+	    strncmp(name, "core.", 5) != 0)
 		return (0);
-	memcpy(boot_id, f[2], BOOT_ID_LEN);
-	boot_id[BOOT_ID_LEN] = '\0';
-	*usec = strtoll(f[0], NULL, 10);
+	memcpy(s->boot_id, f[2], DUMP_BOOT_ID_LEN);
+	s->boot_id[DUMP_BOOT_ID_LEN] = '\0';
+	s->pid = strtoll(f[1], NULL, 10);
+	s->usec = strtoll(f[0], NULL, 10);
 	return (1);
 }
 
@@ -93,30 +102,42 @@ attr(const char *path, const char *name)
 	return (thoth_xstrdup(buf));
 }
 
+int
+dump_spool_read(const char *path, struct dump_spool *s)
+{
+	const char *base = strrchr(path, '/');
+	char *ts, *end;
+	int64_t v;
+
+	base = base != NULL ? base + 1 : path;
+	memset(s, 0, sizeof (*s));
+	s->pid = s->usec = -1;
+	ts = attr(path, "user.coredump.timestamp");
+	s->hostname = attr(path, "user.coredump.hostname");
+	if (!spool_name(base, s) && ts == NULL && s->hostname == NULL)
+		return (0);
+	if (ts != NULL && (v = strtoll(ts, &end, 10)) >= 0 && *end == '\0')
+		s->usec = v;
+	free(ts);
+	return (1);
+}
+
 json_t *
 dump_spool(const char *path, int64_t *time)
 {
-	const char *base = strrchr(path, '/');
-	char boot_id[BOOT_ID_LEN + 1], *ts, *host, *end;
-	int64_t usec = -1, v;
+	struct dump_spool s;
 	json_t *o;
 
-	base = base != NULL ? base + 1 : path;
-	ts = attr(path, "user.coredump.timestamp");
-	host = attr(path, "user.coredump.hostname");
-	if (!spool_name(base, boot_id, &usec) && ts == NULL && host == NULL)
+	if (!dump_spool_read(path, &s))
 		return (NULL);
 	o = json_object();
-	if (usec >= 0)
-		json_object_set_new(o, "boot_id", json_string(boot_id));
-	if (host != NULL)
-		json_object_set_new(o, "hostname", thoth_json_string(host,
-		    strlen(host)));
-	if (ts != NULL && (v = strtoll(ts, &end, 10)) >= 0 && *end == '\0')
-		usec = v;
-	if (usec >= 0)
-		*time = usec / 1000000;
-	free(ts);
-	free(host);
+	if (s.boot_id[0] != '\0')
+		json_object_set_new(o, "boot_id", json_string(s.boot_id));
+	if (s.hostname != NULL)
+		json_object_set_new(o, "hostname", thoth_json_string(s.hostname,
+		    strlen(s.hostname)));
+	if (s.usec >= 0)
+		*time = s.usec / 1000000;
+	free(s.hostname);
 	return (o);
 }
