@@ -1,15 +1,16 @@
 /*
  * thoth-filter - keep the records that match a dump specification
  *
- * usage: thoth-filter [-eI] [-f file]... [spec ...]
+ * usage: thoth-filter [-ceI] [-f file]... [spec ...]
  *
  * Reads records from stdin, from each -f file, or with -I from the
  * index of the store, and writes those matching every spec token to
  * stdout, compact, in input order.  Reads "id", "uploaded" (or "time")
  * and the fields the spec names; writes no field.  With a dump id
  * prefix in the spec the matches are held back until the input ends,
- * so that an ambiguous prefix prints nothing.  Lines are matched in
- * place, on every core (thoth_filter_records).  See thoth-filter(1).
+ * so that an ambiguous prefix prints nothing.  -c prints how many
+ * match instead, as grep -c does.  Lines are matched in place, on every
+ * core (thoth_filter_records).  See thoth-filter(1).
  */
 #include <err.h>
 #include <stdlib.h>
@@ -31,10 +32,11 @@ struct filter {
 	char *ids[MAX_SHOWN];	/* distinct ids matched, the first ones */
 	size_t nids;
 	int more;		/* more than MAX_SHOWN distinct ids */
+	int count;		/* -c */
 };
 
 static const char usage_text[] =
-    "usage: thoth-filter [-eI] [-f file]... [spec ...]\n";
+    "usage: thoth-filter [-ceI] [-f file]... [spec ...]\n";
 
 static void
 usage(void)
@@ -42,12 +44,19 @@ usage(void)
 	thoth_usage(usage_text);
 }
 
-/* Prints n lines, up to the limit; 1 (stop reading) once it is reached. */
+/* Prints n lines (-c: counts them), up to the limit; 1 (stop reading)
+ * once it is reached. */
 static int
 emit(struct filter *f, const char *lines, size_t len, size_t n)
 {
 	const char *p = lines;
 
+	if (f->count) {	/* lines may be empty: see count_row */
+		if (f->limit >= 0 && n > (size_t)(f->limit - f->printed))
+			n = (size_t)(f->limit - f->printed);
+		f->printed += (long)n;
+		return (f->limit >= 0 && f->printed >= f->limit);
+	}
 	if (f->limit >= 0 && n > (size_t)(f->limit - f->printed)) {
 		for (n = (size_t)(f->limit - f->printed); n > 0; n--)
 			p = (const char *)memchr(p, '\n',
@@ -109,9 +118,19 @@ on_lines(const char *lines, size_t len, size_t n, void *arg)
 	return (0);
 }
 
+/* -c: a matching record, counted and not copied (the view reads no
+ * field, so a line known to be canonical is not read past its match). */
+static void
+count_row(struct thoth_view *v, void *arg)
+{
+	(void)v;
+	(void)arg;
+}
+
 static int
 scan_index(struct filter *f)
 {
+	struct thoth_report rep = { count_row, NULL, on_lines, f };
 	struct thoth_store *st;
 	struct thoth_index *ix;
 	int rv = 0;
@@ -120,13 +139,24 @@ scan_index(struct filter *f)
 		errx(THOTH_EXIT_FAIL, "%s", thoth_errbuf);
 	if ((ix = thoth_index_open(st, NULL)) == NULL)
 		errx(THOTH_EXIT_FAIL, "%s", thoth_errbuf);
-	if (thoth_index_filter(ix, f->spec, on_lines, f) != 0) {
+	if ((f->count && !f->hold ? thoth_index_report(ix, f->spec, &rep) :
+	    thoth_index_filter(ix, f->spec, on_lines, f)) != 0) {
 		warnx("%s", thoth_errbuf);
 		rv = 1;
 	}
 	thoth_index_close(ix);
 	thoth_store_close(st);
 	return (rv);
+}
+
+static int
+filter_files(struct filter *f, int nfiles, char **files)
+{
+	struct thoth_report rep = { count_row, NULL, on_lines, f };
+
+	if (f->count && !f->hold)
+		return (thoth_filter_report(f->spec, nfiles, files, &rep));
+	return (thoth_filter_records(f->spec, nfiles, files, on_lines, f));
 }
 
 /* Prints what was held for a prefix, or why nothing is; exit status. */
@@ -189,8 +219,11 @@ main(int argc, char **argv)
 
 	atexit(thoth_close_stdout);
 	thoth_help(argc, argv, usage_text);
-	while ((c = getopt(argc, argv, "ef:I")) != -1) {
+	while ((c = getopt(argc, argv, "cef:I")) != -1) {
 		switch (c) {
+		case 'c':
+			f.count = 1;
+			break;
 		case 'e':
 			need_match = 1;
 			break;
@@ -216,9 +249,10 @@ main(int argc, char **argv)
 	if (from_index)
 		failed = scan_index(&f);
 	else
-		failed = thoth_filter_records(f.spec, nfiles, files, on_lines,
-		    &f);
+		failed = filter_files(&f, nfiles, files);
 	rv = finish(&f, failed, need_match);
+	if (f.count && f.nids <= 1)	/* an ambiguous prefix prints nothing */
+		printf("%ld\n", f.printed);
 	for (i = 0; i < f.nids; i++)
 		free(f.ids[i]);
 	for (i = 0; i < f.nheld; i++)

@@ -195,7 +195,7 @@ bad "dump=stdin, records on stdin" "dump=stdin reads ids from stdin: give the re
 bad "dump=stdin and -f -"     "dump=stdin reads ids from stdin: give the records with -I or -f FILE" -f - dump=stdin
 bad "bad token after good ones" "Hello: neither a dump id (1 to 32 lowercase hex digits) nor prop=value" cmd=node Hello
 truth "no file made by shell syntax" test ! -e x -a ! -e "$T/x"
-expect_err "unknown option" 1 '^usage: thoth-filter \[-eI\] \[-f file\]\.\.\. \[spec \.\.\.\]$' \
+expect_err "unknown option" 1 '^usage: thoth-filter \[-ceI\] \[-f file\]\.\.\. \[spec \.\.\.\]$' \
     -- thoth-filter -x </dev/null
 expect_err "-I with -f" 1 '^usage: thoth-filter' -- thoth-filter -I -f "$FIX" </dev/null
 
@@ -215,6 +215,12 @@ truth "parse errors: reported with file and line" \
     grep -q "^thoth-filter: $T/broken:3: parse error" "$T/stderr"
 expect_err "parse errors on stdin" 1 '^thoth-filter: -:4: parse error: not a JSON object$' \
     -- thoth-filter cmd=nosuch <"$T/broken"
+for spec in "" cmd=node 'cmd=svc*' limit=2 ab13 ticket=undefined; do
+	# shellcheck disable=SC2086
+	same "-c '$spec' counts the records kept" "$(thoth-filter -c -f "$FIX" $spec 2>/dev/null)" \
+	    "$(thoth-filter -f "$FIX" $spec 2>/dev/null | wc -l)"
+done
+expect "-c of a file with bad lines: the good ones, exit 1" 1 0 -- thoth-filter -c -f "$T/broken" cmd=nosuch
 svcs=$(sed -n 9p "$FIX")
 expect "output is the input record, compact" 0 "$svcs" -- thoth-filter -f "$FIX" cmd=svcs
 
@@ -238,6 +244,12 @@ else
 	expect_err "-I unknown id" 2 '^thoth-filter: ab14: no such dump$' -- thoth-filter -I ab14
 	expect "-I dump=stdin" 0 "c0ffee ab1300 0a1b2c" -- kept -I dump=stdin <"$T/ids"
 	expect_err "-I -e without matches" 2 'no dump matches' -- thoth-filter -I -e cmd=nosuch
+	expect "-I -c" 0 3 -- thoth-filter -c -I cmd=node
+	expect "-I -c limit" 0 1 -- thoth-filter -c -I cmd=node limit=1
+	expect "-I -c prefix" 0 1 -- thoth-filter -c -I ab13
+	expect_err "-I -c ambiguous prefix: no count" 1 'ab12: ambiguous dump prefix' -- thoth-filter -c -I ab12
+	expect "-I -c ambiguous prefix: nothing on stdout" 1 "" -- thoth-filter -c -I ab12
+	expect "-I -c -e without matches: 0, exit 2" 2 0 -- thoth-filter -c -e -I cmd=nosuch
 fi
 
 # The pipeline of "thoth info CORE": thoth-hash's records give the ids.

@@ -29,7 +29,7 @@ for t in "${tools[@]}"; do
 	done
 done
 expect_err "a bad option still prints the usage on stderr, exit 1" 1 "^usage: thoth-filter" -- thoth-filter -x
-same "--help among the options" "$(thoth-filter -I --help | head -n 1)" "usage: thoth-filter [-eI] [-f file]... [spec ...]"
+same "--help among the options" "$(thoth-filter -I --help | head -n 1)" "usage: thoth-filter [-ceI] [-f file]... [spec ...]"
 expect_err "--help after -- is a spec, not a request for help" 1 "^thoth-filter: " -- thoth-filter -f /dev/null -- --help
 
 # ---------------------------------------------------------------- thoth's usage

@@ -39,6 +39,8 @@ line_get(struct thoth_view *v, const char *path, int top, int *string)
 	struct scan_val val;
 	char *s;
 
+	/* A reader that asks for one field wants most: read them at once. */
+	scan_read_rest((struct scan_rec *)v->r);	/* only reads ahead */
 	if (!(top ? scan_get(v->r, path, strlen(path), &val) :
 	    scan_path(v->r, path, &val)))
 		return (NULL);
@@ -108,7 +110,6 @@ scan_view_line(const struct thoth_report *rep, struct scan_out *out,
 {
 	struct thoth_view v;
 
-	scan_read_rest((struct scan_rec *)r);	/* only reads ahead */
 	v.r = r;
 	v.j = NULL;
 	v.out = out;
@@ -153,7 +154,7 @@ scan_view_now(const struct thoth_report *rep, const json_t *rec)
 
 	memset(&out, 0, sizeof (out));
 	scan_view_json(rep, &out, rec);
-	rv = out.len > 0 ? rep->out(out.buf, out.len, out.nrec, rep->oarg) : 0;
+	rv = out.nrec > 0 ? rep->out(out.buf, out.len, out.nrec, rep->oarg) : 0;
 	free(out.buf);
 	return (rv);
 }
