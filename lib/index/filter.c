@@ -212,10 +212,10 @@ want(const struct thoth_spec *spec, struct index_want *w)
 
 	thoth_spec_time_range(spec, &w->lo, &w->hi);
 	w->lit = scan_lit_make(spec);
-	w->nkeys = off != NULL && strcmp(off, "off") == 0 ? 0 :
-	    scan_keys_spec(spec, w->keys, INDEX_MAXKEYS);
+	w->nneeds = off != NULL && strcmp(off, "off") == 0 ? 0 :
+	    scan_keys_spec(spec, w->needs, INDEX_MAXNEEDS);
 	return (w->lo != INT64_MIN || w->hi != INT64_MAX || w->lit != NULL ||
-	    w->nkeys > 0);
+	    w->nneeds > 0);
 }
 
 /* The base, mapped, in segments (all of it, or the blocks the summary

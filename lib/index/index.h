@@ -58,12 +58,12 @@ int index_filter(struct thoth_index *ix, const struct thoth_spec *spec,
 /* sidecar.c: base.ndjson.idx, base.ndjson summed up by blocks, with a
  * filter of each block's keys (bloom.c, scan/keys.c).  What a spec
  * tells of the records it matches: */
-#define INDEX_MAXKEYS	16
+#define INDEX_MAXNEEDS	16
 struct index_want {
 	int64_t lo, hi;			/* "uploaded" in [lo, hi) */
 	struct scan_lit *lit;		/* its literals, or NULL */
-	uint64_t keys[INDEX_MAXKEYS];	/* keys each of them holds */
-	size_t nkeys;
+	struct scan_need needs[INDEX_MAXNEEDS];	/* keys they hold */
+	size_t nneeds;
 };
 /* The segments of the base (fd, mapped) that may hold records matching
  * w, or NULL if all must be read; those whose lines are all canonical

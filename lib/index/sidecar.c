@@ -171,6 +171,8 @@ end_block(struct summary *sum)
 static void
 add_keys(struct summary *sum, const uint64_t *keys, size_t n)
 {
+	if (n == 0)
+		return;
 	sum->keys = thoth_grow(sum->keys, &sum->kcap, sum->nkeys + n,
 	    sizeof (*keys));
 	memcpy(sum->keys + sum->nkeys, keys, n * sizeof (*keys));
@@ -182,11 +184,14 @@ info_consume(void *arg, struct scan_out *out, size_t line0)
 {
 	struct summary *sum = arg;
 	const struct line_info *li;
-	const char *p = out->buf, *end = out->buf + out->len;
+	const char *p = out->buf;
 	size_t k;
 	struct block *b;
 
-	for (k = 0; p < end; k++, p += sizeof (*li) + li->nkeys * 8) {
+	if (out->len == 0)
+		return (0);
+	for (k = 0; p < out->buf + out->len; k++,
+	    p += sizeof (*li) + li->nkeys * 8) {
 		li = (const void *)p;
 		b = sum->h.nblocks > 0 ? &sum->b[sum->h.nblocks - 1] : NULL;
 		if (b == NULL || b->off / sum->h.block != li->off /
@@ -434,22 +439,25 @@ out_of_range(const struct block *b, int64_t lo, int64_t hi)
 	    b->max < lo || b->min >= hi));
 }
 
-/* Does block i's filter say that none of its lines holds one of the
- * keys that every matching record holds?  Blocks without a filter
- * (a bad or other line) may hold anything. */
+/* Does block i's filter say that none of its lines meets one of the
+ * needs that every matching record meets?  Blocks without a filter (a
+ * bad or other line) may hold anything. */
 static int
 lacks_key(const struct summary *sum, size_t i, const struct index_want *w)
 {
 	const struct block *b = &sum->b[i];
 	uint64_t end = i + 1 < sum->h.nblocks ? sum->b[i + 1].bloom :
 	    sum->h.nbuckets;
-	size_t k;
+	size_t k, nb = (size_t)(end - b->bloom);
+	const uint32_t *f;
 
-	if (b->flags & (B_BAD | B_SLOW) || end == b->bloom)
+	if (b->flags & (B_BAD | B_SLOW) || nb == 0)
 		return (0);
-	for (k = 0; k < w->nkeys; k++)
-		if (!bloom_may(sum->bloom + 8 * (size_t)b->bloom,
-		    (size_t)(end - b->bloom), w->keys[k]))
+	f = sum->bloom + 8 * (size_t)b->bloom;
+	for (k = 0; k < w->nneeds; k++)
+		if (!bloom_may(f, nb, w->needs[k].key) &&
+		    (w->needs[k].alt == 0 || !bloom_may(f, nb,
+		    w->needs[k].alt)))
 			return (1);
 	return (0);
 }

@@ -11,12 +11,14 @@
  * string as its unescaped contents, any other value as its raw text
  * (an object too, which a token may compare whole).  A property P is
  * given twice, as "properties.P" and as "P", since a name that is not
- * a field of the record is looked up in its properties; that the
- * record may have a field P too only adds keys.  The id also gives
- * its first 4 and 8 digits, for id prefixes.
- * A spec gives the key of each token with a literal value on such a
- * path (and of an id prefix of at least 4 digits): every record it
- * matches holds all of them.  Any other token says nothing.
+ * a field of the record is looked up in its properties.  Any other
+ * field F gives only a key saying that the record has F.  The id also
+ * gives its first 4 and 8 digits, for id prefixes.
+ * A spec gives a need for each token with a literal value: its key
+ * (path, value), or, when the path starts with a field F outside
+ * SELECTIVE, that key or F's: a record it matches has the value (among
+ * its properties) or a field F of its own, unknown here.  An id prefix
+ * of at least 4 digits gives one too.  Any other token says nothing.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -78,8 +80,10 @@ finish(uint64_t h, const char *s, size_t n)
 	return (h ^ (h >> 33));
 }
 
-/* A path hashed from nothing, component by component. */
+/* A path hashed from nothing, component by component; the names of
+ * the fields a record has, outside SELECTIVE, from TOP. */
 #define ROOT	UINT64_C(0x243f6a8885a308d3)
+#define TOP	UINT64_C(0x13198a2e03707344)
 
 /* A string's contents (v quoted) or a key's (v not), unescaped, mixed
  * into h, or finished as a value. */
@@ -155,8 +159,11 @@ scan_keys_line(const struct scan_rec *r, scan_key_fn *fn, void *arg)
 	    i++)
 		fn(arg, id_prefix_key(i, id));
 	for (i = 0; i < (size_t)r->n; i++) {
-		if (r->key[i].esc || !is_selective(r->key[i].p, r->key[i].len))
+		if (r->key[i].esc || !is_selective(r->key[i].p,
+		    r->key[i].len)) {
+			fn(arg, finish(str_hash(TOP, &r->key[i], 0, 0), "", 0));
 			continue;
+		}
 		walk(&w, mix(ROOT, r->key[i].p, r->key[i].len), &r->val[i]);
 		if (r->key[i].len != 10 || memcmp(r->key[i].p, "properties",
 		    10) != 0)
@@ -166,20 +173,22 @@ scan_keys_line(const struct scan_rec *r, scan_key_fn *fn, void *arg)
 	}
 }
 
-/* The key of token t, or 0 when t can say nothing of a block. */
-static uint64_t
-token_key(const struct token *t)
+/* What token t needs, or 0 when it can say nothing of a block. */
+static int
+token_need(const struct token *t, struct scan_need *need)
 {
 	const char *c = t->name;
 	uint64_t h = ROOT;
 	size_t i;
 
-	if (t->value == NULL || t->kind != PAT_LITERAL ||
-	    !is_selective(t->name, strlen(t->name)))
+	if (t->value == NULL || t->kind != PAT_LITERAL)
 		return (0);
 	for (i = 0; i < t->ncomp; i++, c += strlen(c) + 1)
 		h = mix(h, c, strlen(c));
-	return (finish(h, t->value, t->vlen));
+	need->key = finish(h, t->value, t->vlen);
+	need->alt = is_selective(t->name, strlen(t->name)) ? 0 :
+	    finish(mix(TOP, t->name, strlen(t->name)), "", 0);
+	return (1);
 }
 
 /* An id prefix as a token id=PREFIX* or a bare PREFIX: its key, or 0. */
@@ -195,23 +204,24 @@ prefix_key(const char *p, size_t n)
 }
 
 size_t
-scan_keys_spec(const struct thoth_spec *spec, uint64_t *keys, size_t max)
+scan_keys_spec(const struct thoth_spec *spec, struct scan_need *needs,
+    size_t max)
 {
 	const struct token *t;
 	size_t i, n = 0;
-	uint64_t k;
 
-	if (spec->prefix != NULL && n < max &&
-	    (k = prefix_key(spec->prefix, strlen(spec->prefix))) != 0)
-		keys[n++] = k;
+	if (spec->prefix != NULL && max > 0 && (needs[n].key =
+	    prefix_key(spec->prefix, strlen(spec->prefix))) != 0)
+		needs[n++].alt = 0;
 	for (i = 0; i < spec->ntoks && n < max; i++) {
 		t = &spec->toks[i];
-		k = token_key(t);
-		if (k == 0 && t->kind == PAT_STARS && t->ncomp == 1 &&
-		    strcmp(t->name, "id") == 0 && t->pre + 1 == t->vlen)
-			k = prefix_key(t->value, t->pre);
-		if (k != 0)
-			keys[n++] = k;
+		if (token_need(t, &needs[n])) {
+			n++;
+		} else if (t->kind == PAT_STARS && t->ncomp == 1 &&
+		    strcmp(t->name, "id") == 0 && t->pre + 1 == t->vlen &&
+		    (needs[n].key = prefix_key(t->value, t->pre)) != 0) {
+			needs[n++].alt = 0;
+		}
 	}
 	return (n);
 }

@@ -154,12 +154,16 @@ int scan_lit_line(const struct scan_lit *lit, const char *s, size_t len);
 
 /* scan/keys.c: the keys of the index's block filters, hashes of the
  * (path, value) pairs of the fields people select on (id, ticket,
- * signature, cmd, node, properties...).  line: each key of a canonical
- * line, to fn; spec: at most max keys that every record the spec
- * matches holds (0 when it gives none). */
+ * signature, cmd, node, properties...) and of the names of the other
+ * fields.  line: each key of a canonical line, to fn; spec: at most
+ * max needs, each met by every record the spec matches (0 when it
+ * gives none). */
 typedef void scan_key_fn(void *arg, uint64_t key);
+struct scan_need {
+	uint64_t key, alt;	/* a record holds key, or alt (when not 0) */
+};
 void scan_keys_line(const struct scan_rec *r, scan_key_fn *fn, void *arg);
-size_t scan_keys_spec(const struct thoth_spec *spec, uint64_t *keys,
+size_t scan_keys_spec(const struct thoth_spec *spec, struct scan_need *needs,
     size_t max);
 
 /* scan/view.c: a matching record to a report's function (the worker's
