@@ -75,10 +75,11 @@ struct scan_seg *index_sidecar_segments(struct thoth_index *ix, int fd,
 /* Remakes it for the current base, after a rewrite.  0 or -1. */
 int index_sidecar_build(struct thoth_index *ix);
 
-/* bloom.c: split-block Bloom filters of nb 32-byte buckets. */
+/* bloom.c: split-block Bloom filters of nb 32-byte buckets; seed: the
+ * block's number. */
 size_t bloom_buckets(size_t nkeys);	/* for so many distinct keys */
-void bloom_add(uint32_t *f, size_t nb, uint64_t key);
-int bloom_may(const uint32_t *f, size_t nb, uint64_t key);
+void bloom_add(uint32_t *f, size_t nb, uint64_t key, uint64_t seed);
+int bloom_may(const uint32_t *f, size_t nb, uint64_t key, uint64_t seed);
 
 /* log.c: the shared log of an S3 store, for snapshot.c. */
 #define LOG_DIR		"log"

@@ -161,7 +161,7 @@ end_block(struct summary *sum)
 		memset(sum->bloom + 8 * sum->h.nbuckets, 0, 32 * nb);
 		for (i = 0; i < n; i++)
 			bloom_add(sum->bloom + 8 * sum->h.nbuckets, nb,
-			    sum->keys[i]);
+			    sum->keys[i], sum->h.nblocks - 1);
 		sum->h.nbuckets += nb;
 	}
 	sum->nkeys = 0;
@@ -455,9 +455,9 @@ lacks_key(const struct summary *sum, size_t i, const struct index_want *w)
 		return (0);
 	f = sum->bloom + 8 * (size_t)b->bloom;
 	for (k = 0; k < w->nneeds; k++)
-		if (!bloom_may(f, nb, w->needs[k].key) &&
+		if (!bloom_may(f, nb, w->needs[k].key, i) &&
 		    (w->needs[k].alt == 0 || !bloom_may(f, nb,
-		    w->needs[k].alt)))
+		    w->needs[k].alt, i)))
 			return (1);
 	return (0);
 }

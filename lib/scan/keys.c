@@ -19,6 +19,8 @@
  * SELECTIVE, that key or F's: a record it matches has the value (among
  * its properties) or a field F of its own, unknown here.  An id prefix
  * of at least 4 digits gives one too.  Any other token says nothing.
+ * What a key is, is part of the summary's format: a change here must
+ * change MAGIC in index/sidecar.c, so that old summaries are made again.
  */
 #include <stdlib.h>
 #include <string.h>
