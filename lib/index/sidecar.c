@@ -70,6 +70,8 @@ struct summary {
 	int64_t last;
 	uint64_t *keys;		/* the current block's, while building */
 	size_t nkeys, kcap;
+	uint64_t *set;		/* for distinct() */
+	size_t setcap;
 	uint32_t *bloom;	/* the filters, 8 words a bucket */
 	size_t bcap;
 	void *mapped;		/* the summary file, when loaded */
@@ -132,12 +134,33 @@ info_line(void *arg, void *wctx, struct scan_out *out, const char *s,
 	    (uint32_t)((out->len - at - sizeof (li)) / sizeof (uint64_t));
 }
 
-static int
-cmp_key(const void *a, const void *b)
+/* The block's distinct keys, moved to the front of sum->keys; by a
+ * table of open addressing, since the keys are hashes already (0 marks
+ * an empty slot, so a key 0 is kept aside).  Their number. */
+static size_t
+distinct(struct summary *sum)
 {
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	size_t cap = 64, i, j, n = 0;
+	uint64_t k;
+	int zero = 0;
 
-	return (x < y ? -1 : x > y);
+	while (cap < 2 * sum->nkeys)
+		cap *= 2;
+	sum->set = thoth_grow(sum->set, &sum->setcap, cap, sizeof (*sum->set));
+	memset(sum->set, 0, cap * sizeof (*sum->set));
+	for (i = 0; i < sum->nkeys; i++) {
+		if ((k = sum->keys[i]) == 0) {
+			if (!zero++)
+				sum->keys[n++] = 0;
+			continue;
+		}
+		for (j = k & (cap - 1); sum->set[j] != 0 && sum->set[j] != k;
+		    j = (j + 1) & (cap - 1))
+			continue;
+		if (sum->set[j] == 0)
+			sum->keys[n++] = sum->set[j] = k;
+	}
+	return (n);
 }
 
 /* The last block's filter, from the keys its lines gave: none for a
@@ -146,13 +169,10 @@ static void
 end_block(struct summary *sum)
 {
 	struct block *b = &sum->b[sum->h.nblocks - 1];
-	size_t i, n = 0, nb;
+	size_t i, n, nb;
 
 	if (sum->nkeys > 0 && !(b->flags & (B_BAD | B_SLOW))) {
-		qsort(sum->keys, sum->nkeys, sizeof (*sum->keys), cmp_key);
-		for (i = 0; i < sum->nkeys; i++)
-			if (n == 0 || sum->keys[i] != sum->keys[n - 1])
-				sum->keys[n++] = sum->keys[i];
+		n = distinct(sum);
 		nb = bloom_buckets(n);
 		if (sum->h.nbuckets + nb > UINT32_MAX)
 			errx(THOTH_EXIT_FAIL, "index summary: too many keys");
@@ -289,7 +309,8 @@ build(struct summary *sum, const char *map, size_t size)
 	if (sum->h.nblocks > 0)
 		end_block(sum);
 	free(sum->keys);
-	sum->keys = NULL;
+	free(sum->set);
+	sum->keys = sum->set = NULL;
 	make_supers(sum);
 	return (0);
 }
@@ -397,11 +418,12 @@ summary_free(struct summary *sum)
 		free(sum->sup);
 		free(sum->bloom);
 		free(sum->keys);
+		free(sum->set);
 	}
 	sum->mapped = NULL;
 	sum->b = sum->sup = NULL;
 	sum->bloom = NULL;
-	sum->keys = NULL;
+	sum->keys = sum->set = NULL;
 }
 
 /* The summary of the base open as fd, from the file or made now. */

@@ -33,10 +33,16 @@
 #define C2	UINT64_C(0x4cf5ad432745937f)
 
 /* Fields whose values are summed up; any other path is read as before. */
-static const char *const selective[] = {
-	"id", "ticket", "signature", "cmd", "node", "hostname", "exe",
-	"platform", "boot_id", "zone", "dump_uuid", "properties", NULL
+#define F(s)	{ s, sizeof (s) - 1 }
+static const struct {
+	const char *name;
+	size_t len;
+} selective[] = {
+	F("id"), F("ticket"), F("signature"), F("cmd"), F("node"),
+	F("hostname"), F("exe"), F("platform"), F("boot_id"), F("zone"),
+	F("dump_uuid"), F("properties"), { NULL, 0 }
 };
+#undef F
 
 /* The id prefixes, under paths no spec token can name. */
 static const size_t prefix_len[] = { 8, 4 };
@@ -136,8 +142,8 @@ is_selective(const char *s, size_t n)
 {
 	size_t i;
 
-	for (i = 0; selective[i] != NULL; i++)
-		if (strlen(selective[i]) == n && memcmp(selective[i], s, n) == 0)
+	for (i = 0; selective[i].name != NULL; i++)
+		if (selective[i].len == n && memcmp(selective[i].name, s, n) == 0)
 			return (1);
 	return (0);
 }
