@@ -239,6 +239,8 @@ node=$(jq -r .node <<<"$line")
 jt=$(grep -o '"ticket":"J-[0-9]*"' "$THOTH_INDEX/journal.ndjson" | head -1 | cut -d'"' -f4)
 V_KEYS=("" "THOTH_INDEX_BLOCK=1" "THOTH_INDEX_BLOCK=1000 THOTH_SCAN_CHUNK=5000"
     "THOTH_INDEX_BLOOM=off THOTH_INDEX_BLOCK=1")
+# Specs of several tokens are split on spaces; the JSON quotes are data.
+# shellcheck disable=SC2089,SC2090
 for spec in "id=$id" "${id:0:8}" "${id:0:5}" "id=${id:0:6}*" "node=$node" "ticket=$jt" \
     ticket=OS-1234 'cmd=svc.startd ticket=MANTA-150' triage.engineer=bmc \
     'triage={"engineer":"dap","category":"ZFS"}' 'fmri=svc:/system/sshd:default' \
