@@ -31,6 +31,7 @@ enum { THOTH_EXIT_OK = 0, THOTH_EXIT_FAIL = 1, THOTH_EXIT_NOTFOUND = 2 };
 extern char thoth_errbuf[512];
 int thoth_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void *thoth_xmalloc(size_t n);
+void *thoth_grow(void *p, size_t *cap, size_t need, size_t size);
 char *thoth_xstrdup(const char *s);
 char *thoth_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int thoth_parse_age(const char *s, int64_t *seconds);

@@ -41,6 +41,20 @@ thoth_xmalloc(size_t n)
 	return (p);
 }
 
+/* p, an array of *cap elements of size bytes, grown (doubling) to hold
+ * need of them. */
+void *
+thoth_grow(void *p, size_t *cap, size_t need, size_t size)
+{
+	if (need <= *cap)
+		return (p);
+	while (*cap < need)
+		*cap = *cap ? *cap * 2 : 64;
+	if ((p = realloc(p, *cap * size)) == NULL)
+		err(THOTH_EXIT_FAIL, "out of memory");
+	return (p);
+}
+
 char *
 thoth_xstrdup(const char *s)
 {

@@ -7,9 +7,10 @@
  * at least J's.  That R is always one whose time exceeds every earlier
  * time of its chunk, so workers mark those records (SCAN_TIME events)
  * and the main thread, consuming chunks in order, slips the journal's
- * matching records in at the marks.  With a time range, whole blocks of
- * the base are skipped by their summary (index/sidecar.c) where that
- * cannot change what is printed.
+ * matching records in at the marks.  With a time range, or tokens whose
+ * keys the blocks' filters know, whole blocks of the base are skipped by
+ * their summary (index/sidecar.c) where that cannot change what is
+ * printed.
  */
 #include <err.h>
 #include <errno.h>
@@ -201,19 +202,34 @@ load_ids(struct ixjob *job)
 	qsort(job->ids, job->j.n, THOTH_ID_LEN, cmp_id);
 }
 
-/* The base, mapped, in segments (all of it, or what the time range
- * needs, with the spec's literals where the summary allows); 1 if
- * stopped. */
+/* What the spec tells the summary: its time range, literals and keys
+ * (THOTH_INDEX_BLOOM=off: no keys, to measure what the filters save).
+ * 1 if that lets it pass over some blocks. */
+static int
+want(const struct thoth_spec *spec, struct index_want *w)
+{
+	const char *off = getenv("THOTH_INDEX_BLOOM");
+
+	thoth_spec_time_range(spec, &w->lo, &w->hi);
+	w->lit = scan_lit_make(spec);
+	w->nneeds = off != NULL && strcmp(off, "off") == 0 ? 0 :
+	    scan_keys_spec(spec, w->needs, INDEX_MAXNEEDS);
+	return (w->lo != INT64_MIN || w->hi != INT64_MAX || w->lit != NULL ||
+	    w->nneeds > 0);
+}
+
+/* The base, mapped, in segments (all of it, or the blocks the summary
+ * says may hold matches, with the spec's literals where it allows); 1
+ * if stopped. */
 static int
 scan_base(struct thoth_index *ix, struct ixjob *job, FILE *base)
 {
 	static const struct scan_ops ops = { scan_rec_new, scan_rec_free, base_line,
 	    base_consume };
 	struct scan_seg whole, *segs = &whole;
-	struct scan_lit *lit;
+	struct index_want w;
 	size_t nsegs = 1;
 	struct stat sb;
-	int64_t lo, hi;
 	void *map;
 	int rv;
 
@@ -226,11 +242,9 @@ scan_base(struct thoth_index *ix, struct ixjob *job, FILE *base)
 	whole.start = whole.line0 = 0;
 	whole.end = (size_t)sb.st_size;
 	whole.lit = NULL;
-	lit = scan_lit_make(job->spec);
-	thoth_spec_time_range(job->spec, &lo, &hi);
-	if (lo != INT64_MIN || hi != INT64_MAX || lit != NULL)
+	if (want(job->spec, &w))
 		segs = index_sidecar_segments(ix, fileno(base), map,
-		    (size_t)sb.st_size, lo, hi, lit, job->j.n > 0, &nsegs);
+		    (size_t)sb.st_size, &w, job->j.n > 0, &nsegs);
 	if (segs == NULL) {
 		segs = &whole;
 		nsegs = 1;
@@ -238,7 +252,7 @@ scan_base(struct thoth_index *ix, struct ixjob *job, FILE *base)
 	rv = scan_map(map, (size_t)sb.st_size, segs, nsegs, 1, &ops, job);
 	if (segs != &whole)
 		free(segs);
-	scan_lit_free(lit);
+	scan_lit_free(w.lit);
 	munmap(map, (size_t)sb.st_size);
 	return (rv);
 }

@@ -1,15 +1,16 @@
 /*
  * lib/index/ - the NDJSON index: its files and lock (index.c), the
  * time-ordered reference reader (read.c), appends and compaction
- * (write.c), the time-range sidecar (sidecar.c), the fast filter over
- * base and journal (filter.c) and rebuilds from the store (rebuild.c).
+ * (write.c), the block summary (sidecar.c, its filters in bloom.c),
+ * the fast filter over base and journal (filter.c) and rebuilds from
+ * the store (rebuild.c).
  * Its public face is the thoth_index_* part of thoth.h; this header is
  * private to lib/index/.  It calls lib/, the scanner (lib/scan/) and,
  * for rebuilds and the index's place, the store (lib/store/); nothing
  * under those calls back into it.  An S3 store's shared log is folded
  * in by fold.c, log.c and snapshot.c.  Inside, calls go one way:
  * snapshot -> log -> fold; snapshot, log, rebuild, write -> filter ->
- * sidecar -> read -> index.
+ * sidecar -> bloom, read -> index.
  */
 #ifndef THOTH_INDEX_H
 #define THOTH_INDEX_H
@@ -54,17 +55,31 @@ json_int_t index_rec_time(const json_t *rec);
 int index_filter(struct thoth_index *ix, const struct thoth_spec *spec,
     thoth_lines_fn fn, void *arg, int keep);
 
-/* sidecar.c: base.ndjson.idx, base.ndjson summed up by blocks.
- * The segments of the base (fd, mapped) that may hold records matching
- * a time range [lo, hi) on "uploaded", or NULL if all must be read;
- * those whose lines are all canonical carry lit (may be NULL), the
- * spec's literals; journal: the journal is not empty.  Made and saved
+/* sidecar.c: base.ndjson.idx, base.ndjson summed up by blocks, with a
+ * filter of each block's keys (bloom.c, scan/keys.c).  What a spec
+ * tells of the records it matches: */
+#define INDEX_MAXNEEDS	16
+struct index_want {
+	int64_t lo, hi;			/* "uploaded" in [lo, hi) */
+	struct scan_lit *lit;		/* its literals, or NULL */
+	struct scan_need needs[INDEX_MAXNEEDS];	/* keys they hold */
+	size_t nneeds;
+};
+/* The segments of the base (fd, mapped) that may hold records matching
+ * w, or NULL if all must be read; those whose lines are all canonical
+ * carry w->lit; journal: the journal is not empty.  Made and saved
  * when missing or stale. */
 struct scan_seg *index_sidecar_segments(struct thoth_index *ix, int fd,
-    const char *map, size_t size, int64_t lo, int64_t hi,
-    const struct scan_lit *lit, int journal, size_t *nsegs);
+    const char *map, size_t size, const struct index_want *w, int journal,
+    size_t *nsegs);
 /* Remakes it for the current base, after a rewrite.  0 or -1. */
 int index_sidecar_build(struct thoth_index *ix);
+
+/* bloom.c: split-block Bloom filters of nb 32-byte buckets; seed: the
+ * block's number. */
+size_t bloom_buckets(size_t nkeys);	/* for so many distinct keys */
+void bloom_add(uint32_t *f, size_t nb, uint64_t key, uint64_t seed);
+int bloom_may(const uint32_t *f, size_t nb, uint64_t key, uint64_t seed);
 
 /* log.c: the shared log of an S3 store, for snapshot.c. */
 #define LOG_DIR		"log"

@@ -112,22 +112,10 @@ scan_reference(void)
 	return (s != NULL && strcmp(s, "jansson") == 0);
 }
 
-static void *
-grow(void *p, size_t *cap, size_t need, size_t size)
-{
-	if (need <= *cap)
-		return (p);
-	while (*cap < need)
-		*cap = *cap ? *cap * 2 : 64;
-	if ((p = realloc(p, *cap * size)) == NULL)
-		err(THOTH_EXIT_FAIL, "out of memory");
-	return (p);
-}
-
 void
 scan_put(struct scan_out *out, const char *s, size_t len)
 {
-	out->buf = grow(out->buf, &out->cap, out->len + len + 1, 1);
+	out->buf = thoth_grow(out->buf, &out->cap, out->len + len + 1, 1);
 	memcpy(out->buf + out->len, s, len);
 	out->len += len;
 	out->buf[out->len++] = '\n';
@@ -137,7 +125,7 @@ scan_put(struct scan_out *out, const char *s, size_t len)
 void
 scan_bytes(struct scan_out *out, const void *p, size_t len)
 {
-	out->buf = grow(out->buf, &out->cap, out->len + len, 1);
+	out->buf = thoth_grow(out->buf, &out->cap, out->len + len, 1);
 	memcpy(out->buf + out->len, p, len);
 	out->len += len;
 }
@@ -147,7 +135,7 @@ new_ev(struct scan_out *out, int kind)
 {
 	struct scan_ev *ev;
 
-	out->ev = grow(out->ev, &out->evcap, out->nev + 1, sizeof (*ev));
+	out->ev = thoth_grow(out->ev, &out->evcap, out->nev + 1, sizeof (*ev));
 	ev = &out->ev[out->nev++];
 	memset(ev, 0, sizeof (*ev));
 	ev->kind = kind;
@@ -546,7 +534,7 @@ fill_stream(struct engine *en, struct chunk *c, void *arg)
 	const char *nl;
 
 	for (;;) {
-		c->own = grow(c->own, &c->owncap, want > have ? want : have, 1);
+		c->own = thoth_grow(c->own, &c->owncap, want > have ? want : have, 1);
 		if (have == s->ncarry && have > 0)
 			memcpy(c->own, s->carry, s->ncarry);
 		have = read_some(s, c->own, have, want);
@@ -557,7 +545,7 @@ fill_stream(struct engine *en, struct chunk *c, void *arg)
 	}
 	cut = nl != NULL && !s->eof ? (size_t)(nl - c->own) + 1 : have;
 	if ((s->ncarry = have - cut) > 0) {
-		s->carry = grow(s->carry, &s->carrycap, s->ncarry, 1);
+		s->carry = thoth_grow(s->carry, &s->carrycap, s->ncarry, 1);
 		memcpy(s->carry, c->own + cut, s->ncarry);
 	}
 	if (cut == 0)

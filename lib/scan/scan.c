@@ -602,25 +602,35 @@ skip_value(const char *p, struct scan_val *v)
 }
 
 int
-scan_obj_get(const struct scan_val *obj, const char *key, size_t n,
-    struct scan_val *v)
+scan_obj_next(const struct scan_val *obj, const char **cur,
+    struct scan_val *k, struct scan_val *v)
 {
-	const char *p = obj->p + 1;
-	struct scan_val k;
+	const char *p = *cur == NULL ? obj->p + 1 : *cur;
 
 	if (obj->type != SV_OBJ || *p == '}')
 		return (0);
-	for (;;) {
-		k.p = p + 1;
-		p = skip_str(p, &k.esc);
-		k.len = (uint32_t)(p - k.p - 1);
-		skip_value(p + 1, v);
+	if (*cur != NULL)
+		p++;		/* the ',' after the last value */
+	k->p = p + 1;
+	k->type = SV_STR;
+	p = skip_str(p, &k->esc);
+	k->len = (uint32_t)(p - k->p - 1);
+	skip_value(p + 1, v);
+	*cur = v->p + v->len;
+	return (1);
+}
+
+int
+scan_obj_get(const struct scan_val *obj, const char *key, size_t n,
+    struct scan_val *v)
+{
+	const char *cur = NULL;
+	struct scan_val k;
+
+	while (scan_obj_next(obj, &cur, &k, v))
 		if (key_is(&k, key, n))
 			return (1);
-		p = v->p + v->len;
-		if (*p++ == '}')
-			return (0);
-	}
+	return (0);
 }
 
 int

@@ -55,6 +55,10 @@ int scan_get(const struct scan_rec *r, const char *key, size_t n,
 /* The field key of the object obj: 1 found, 0 absent (or not an object). */
 int scan_obj_get(const struct scan_val *obj, const char *key, size_t n,
     struct scan_val *v);
+/* Members: *cur NULL to start; 1 with the next key (contents, without
+ * quotes) in k and its value in v, 0 at the end (or not an object). */
+int scan_obj_next(const struct scan_val *obj, const char **cur,
+    struct scan_val *k, struct scan_val *v);
 /* Array elements: *cur NULL to start; 1 with the next one in v, 0 at the end. */
 int scan_arr_next(const struct scan_val *arr, const char **cur,
     struct scan_val *v);
@@ -150,6 +154,20 @@ const char *scan_lit_find(const struct scan_lit *lit, const char *p,
     const char *e);
 /* Does the line s (len bytes) hold all of them? */
 int scan_lit_line(const struct scan_lit *lit, const char *s, size_t len);
+
+/* scan/keys.c: the keys of the index's block filters, hashes of the
+ * (path, value) pairs of the fields people select on (id, ticket,
+ * signature, cmd, node, properties...) and of the names of the other
+ * fields.  line: each key of a canonical line, to fn; spec: at most
+ * max needs, each met by every record the spec matches (0 when it
+ * gives none). */
+typedef void scan_key_fn(void *arg, uint64_t key);
+struct scan_need {
+	uint64_t key, alt;	/* a record holds key, or alt (when not 0) */
+};
+void scan_keys_line(const struct scan_rec *r, scan_key_fn *fn, void *arg);
+size_t scan_keys_spec(const struct thoth_spec *spec, struct scan_need *needs,
+    size_t max);
 
 /* scan/view.c: a matching record to a report's function (the worker's
  * output), from a canonical line or a record; _now: in the main thread,

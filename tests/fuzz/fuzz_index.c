@@ -13,7 +13,8 @@
  * Contracts checked: no crash, leak or undefined behaviour;
  * thoth_index_filter prints exactly the records of thoth_index_scan
  * that thoth_spec_match keeps, in the same order, with and without a
- * saved summary (thoth.h); compaction keeps every record in place (the
+ * saved summary (thoth.h), with blocks of 64 KiB and of one line each
+ * (THOTH_INDEX_BLOCK=1: the block filters pass over most); compaction keeps every record in place (the
  * whole index reads the same before and after); a summary file that
  * is damaged or a lie must not make a reader read outside the base.
  * FUZZ_INDEX_NO_SUMMARY=1 leaves the summary alone (to fuzz the rest
@@ -230,6 +231,10 @@ run(char *text, size_t size)
 		fuzz_die("thoth_index_scan failed: %s", thoth_errbuf);
 	fast_equals_ref(spec, &ref, "filter differs");
 	fast_equals_ref(spec, &ref, "filter with a saved summary differs");
+	setenv("THOTH_INDEX_BLOCK", "1", 1);
+	fast_equals_ref(spec, &ref, "filter by one-line blocks differs");
+	fast_equals_ref(spec, &ref, "filter by saved one-line blocks differs");
+	unsetenv("THOTH_INDEX_BLOCK");
 
 	/* A damaged summary: memory safety only. */
 	if (s != NULL && getenv("FUZZ_INDEX_NO_SUMMARY") == NULL) {

@@ -12,7 +12,9 @@
  * thoth_records + thoth_spec_match + thoth_json_line print (scan.h:
  * "exactly the results"), from a mapped file and from a pipe, and
  * thoth_count_records counts exactly as the reference does; both agree
- * on whether some line failed.  The scanner's chunk size and threads
+ * on whether some line failed; every canonical line the spec matches
+ * holds every key the spec gives (scan/keys.c: the index's block
+ * filters pass over blocks without them).  The scanner's chunk size and threads
  * (from the first byte) go down to 7 bytes and up to 2 threads, so
  * lines straddle chunks.
  */
@@ -20,6 +22,7 @@
 #include <fcntl.h>
 
 #include "common.h"
+#include "scan/scan.h"
 
 #define MAXARGS 16
 
@@ -150,6 +153,71 @@ both_ways(const struct thoth_spec *spec, struct ref *ref, int ref_failed,
 	}
 }
 
+struct keys {
+	uint64_t *k;
+	size_t n, cap;
+};
+
+static void
+add_key(void *arg, uint64_t key)
+{
+	struct keys *ks = arg;
+
+	ks->k = thoth_grow(ks->k, &ks->cap, ks->n + 1, sizeof (*ks->k));
+	ks->k[ks->n++] = key;
+}
+
+static int
+has_key(const struct keys *ks, uint64_t key)
+{
+	size_t j;
+
+	for (j = 0; j < ks->n; j++)
+		if (ks->k[j] == key)
+			return (1);
+	return (0);
+}
+
+/* Does the canonical line s (with an id, as the index's blocks have
+ * them) that the spec matches meet every need of the spec? */
+static void
+keys_held(const struct thoth_spec *spec, const char *s, size_t len)
+{
+	struct scan_need need[16];
+	size_t nn = scan_keys_spec(spec, need, 16), i;
+	struct keys ks = { 0 };
+	struct scan_rec r;
+	json_t *rec;
+	int match;
+
+	if (nn == 0 || scan_line(&r, s, len) != 0 || scan_id(&r) == NULL)
+		return;
+	rec = json_loadb(s, len, 0, NULL);
+	match = rec != NULL && thoth_spec_match(spec, rec);
+	json_decref(rec);
+	if (!match)
+		return;
+	scan_keys_line(&r, add_key, &ks);
+	for (i = 0; i < nn; i++)
+		if (!has_key(&ks, need[i].key) &&
+		    (need[i].alt == 0 || !has_key(&ks, need[i].alt)))
+			fuzz_die("a matching line lacks need %zu: %.*s", i,
+			    (int)len, s);
+	free(ks.k);
+}
+
+static void
+all_keys_held(const struct thoth_spec *spec, const char *recs, size_t len)
+{
+	const char *p = recs, *end = recs + len, *nl;
+
+	for (; p < end; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		keys_held(spec, p, (size_t)(nl - p));
+	}
+}
+
 static void
 run(char *text, size_t size)
 {
@@ -202,6 +270,7 @@ run(char *text, size_t size)
 	}
 	both_ways(spec, &ref, failed, recs, rlen);
 	both_ways(NULL, &ref, failed, recs, rlen);
+	all_keys_held(spec, recs, rlen);
 	json_decref(ref.counts);
 	fuzz_buf_free(&ref.out);
 out:

@@ -102,18 +102,29 @@ printf 'cmd=node\n%s\n~J\n%s\n{"id":"torn' "$sorted" "$newer" >"$x/seed-torn"
 printf 'otime=1d\n%s\n' "$(cat "$fx/records.ndjson")" >"$x/seed-unsorted"
 printf 'mtime=1d\n%s\n~S\n%s' "$sorted" "$(head -c 64 /dev/zero | tr '\0' '\1')" >"$x/seed-summary"
 printf '\n~J\n%s\n' "$newer" >"$x/seed-journal-only"
+# Tokens the block filters answer (with one-line blocks, most are passed over).
+for t in ticket=OS-2359 triage.engineer=bmc properties.triage.engineer=rm \
+    node=hostB ab12 id=ab12ff0b4c3d2e1f0a9b8c7d6e5f4a3b 'id=ab12*' \
+    'cmd=svc.configd ticket=OS-1' signature.hash=0011223344556677 \
+    'properties.triage={"engineer":"bmc","category":"SMF"}'; do
+	printf '%s\n%s\n' "$t" "$sorted" >"$x/seed-keys-${t%%[=* ]*}"
+done
 # Summaries that pass the reader's checks (size, block size): one and two
 # blocks, offsets at the start, in a line, backwards, past the end.
 python3 - "$x" "$sorted" <<'PY'
 import struct, sys
 x, base = sys.argv[1], sys.argv[2].encode() + b"\n"
-def blk(off, flags=2, mn=0, mx=1 << 62, line0=0):
-    return struct.pack("<QQqqII", off, line0, mn, mx, flags, 0)
-def body(*blocks):
-    return struct.pack("<QII", len(blocks), 1, 65536) + b"".join(blocks) + blocks[0]
+def blk(off, flags=2, mn=0, mx=1 << 62, line0=0, bloom=0):
+    return struct.pack("<QQqqII", off, line0, mn, mx, flags, bloom)
+def body(*blocks, buckets=b""):
+    return struct.pack("<QIIQ", len(blocks), 1, 65536, len(buckets) // 32) + \
+        b"".join(blocks) + blocks[0] + buckets
 for name, b in [("ok", body(blk(0))), ("mid-line", body(blk(100))),
                 ("two", body(blk(0), blk(300))), ("backwards", body(blk(500), blk(20))),
-                ("far", body(blk(1 << 40)))]:
+                ("far", body(blk(1 << 40))),
+                # filters that lie (an empty one), or point past the end
+                ("bloom-empty", body(blk(0), buckets=bytes(32))),
+                ("bloom-past", body(blk(0, bloom=1), buckets=bytes(32)))]:
     with open("%s/seed-summary-%s" % (x, name), "wb") as f:
         f.write(b"mtime=200y\n" + base + b"~S\n" + b)
 PY
