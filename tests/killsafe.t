@@ -49,10 +49,11 @@ bigcore() {	# bigcore FILE MB ARGS...
 	{ (cd "$T/crash" && ulimit -c unlimited && "$CORES/segv" "${@:3}") >/dev/null 2>&1; } 2>/dev/null
 	core=$(find "$T/crash" -maxdepth 1 -name 'core*' | head -n 1)
 	mv "$core" "$1"
-	# Written zeros, not a hole: thoth-put copies only a dump's data, and
-	# the kills below must find copies under way.
+	# Written bytes, not zeros nor a hole: thoth-put copies only a
+	# dump's data blocks that are not all zeros, and the kills below
+	# must find copies under way.
 	n=$((($2 << 20) - $(stat -c %s "$1")))
-	[ "$n" -le 0 ] || head -c "$n" /dev/zero >>"$1"
+	[ "$n" -le 0 ] || head -c "$n" /dev/zero | tr '\0' z >>"$1"
 }
 
 # The index files of this store: directory store or the S3 cache.

@@ -98,9 +98,10 @@ dir_put(struct thoth_store *st, const char *key, const void *buf, size_t len)
 
 #define STEP	(8 << 20)	/* bytes between progress reports */
 #define COPY_BUF (1 << 20)	/* bytes copied through user space at once */
+#define ZERO_BLOCK 4096		/* zeros left as a hole: a page, a block */
 
 struct copy {
-	int in, out, kernel;	/* kernel: copy_file_range still works */
+	int in, out;
 	const char *what, *to;	/* the source, the file written */
 	thoth_progress_fn progress;
 	void *arg;
@@ -127,34 +128,53 @@ write_at(struct copy *cp, const char *buf, size_t n, off_t off)
 	return (0);
 }
 
-/* Up to want bytes at off, by the kernel when it can (no copy through
- * user space; extents shared where the filesystem does that), else
- * through buf.  Bytes copied, 0 at the end of the file, -1. */
+static int
+all_zero(const char *p, size_t n)
+{
+	return (n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0));
+}
+
+/*
+ * The n bytes of buf, read at off, but for the blocks (ZERO_BLOCK
+ * bytes, aligned in the file) that hold only zeros: those are left as
+ * holes, read back as zeros.  A core holds pages the process zeroed
+ * and never wrote again; cp --sparse does the same.
+ */
+static int
+write_data(struct copy *cp, const char *buf, size_t n, off_t off)
+{
+	size_t i = 0, run = 0, len;
+
+	while (i < n) {
+		len = ZERO_BLOCK - (size_t)((off + (off_t)i) % ZERO_BLOCK);
+		if (len > n - i)
+			len = n - i;
+		if (!all_zero(buf + i, len)) {
+			i += len;
+			continue;
+		}
+		if (i > run && write_at(cp, buf + run, i - run,
+		    off + (off_t)run) != 0)
+			return (-1);
+		i += len;
+		run = i;
+	}
+	return (n > run ? write_at(cp, buf + run, n - run, off + (off_t)run) :
+	    0);
+}
+
+/* Up to want bytes at off, through buf.  Bytes copied, 0 at the end of
+ * the file, -1. */
 static ssize_t
 copy_some(struct copy *cp, char *buf, off_t off, size_t want)
 {
-	loff_t a = off, b = off;
 	ssize_t n;
 
-	while (cp->kernel) {
-		if ((n = copy_file_range(cp->in, &a, cp->out, &b, want, 0)) >= 0)
-			return (n);
-		if (errno == EINTR)
-			continue;
-		if (errno != EXDEV && errno != ENOSYS && errno != EINVAL &&
-		    errno != EOPNOTSUPP && errno != EBADF)
-			return (thoth_fail("%s: copy: %s", errno == ENOSPC ||
-			    errno == EDQUOT || errno == EFBIG ? cp->to : cp->what,
-			    strerror(errno)));
-		cp->kernel = 0;
-	}
-	if (want > COPY_BUF)	/* the kernel said no: buf holds no more */
-		want = COPY_BUF;
 	while ((n = pread(cp->in, buf, want, off)) < 0 && errno == EINTR)
 		continue;
 	if (n < 0)
 		return (thoth_fail("%s: read: %s", cp->what, strerror(errno)));
-	return (n > 0 && write_at(cp, buf, (size_t)n, off) != 0 ? -1 : n);
+	return (n > 0 && write_data(cp, buf, (size_t)n, off) != 0 ? -1 : n);
 }
 
 /* The bytes [off, end) of the input to the same place in the output. */
@@ -162,13 +182,11 @@ static int
 copy_range(struct copy *cp, off_t off, off_t end)
 {
 	static char buf[COPY_BUF];
-	size_t step;
 	ssize_t n;
 
 	while (off < end) {
-		step = cp->kernel ? 8 * COPY_BUF : COPY_BUF;
-		n = copy_some(cp, buf, off, (size_t)(end - off) < step ?
-		    (size_t)(end - off) : step);
+		n = copy_some(cp, buf, off, (size_t)(end - off) < COPY_BUF ?
+		    (size_t)(end - off) : COPY_BUF);
 		if (n <= 0)
 			return (n < 0 ? -1 : 0);	/* shrank: stop there */
 		off += n;
@@ -217,7 +235,7 @@ static int
 copy_atomic(const char *src, const char *dst, const char *tmp, mode_t mode,
     thoth_progress_fn progress, void *arg)
 {
-	struct copy cp = { -1, -1, 1, src, tmp, progress, arg, 0, 0 };
+	struct copy cp = { -1, -1, src, tmp, progress, arg, 0, 0 };
 	struct stat sb;
 	int rv = -1;
 
@@ -232,7 +250,7 @@ copy_atomic(const char *src, const char *dst, const char *tmp, mode_t mode,
 		cp.total = (uint64_t)sb.st_size;
 		rv = copy_fd(&cp, sb.st_size);
 	}
-	if (cp.out >= 0 && (fsync(cp.out) != 0 || close(cp.out) != 0) &&
+	if (cp.out >= 0 && (fdatasync(cp.out) != 0 || close(cp.out) != 0) &&
 	    rv == 0)
 		rv = thoth_fail("%s: %s", tmp, strerror(errno));
 	if (cp.in >= 0)
