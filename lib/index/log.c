@@ -31,7 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "store/store.h"
+#include "store/backend.h"
 #include "index/index.h"
 
 /* ---- settings and names */

@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "store/store.h"
+#include "store/backend.h"
 #include "index/index.h"
 
 struct slot {

@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "store/store.h"
+#include "store/backend.h"
 #include "index/index.h"
 
 static int rebuild(struct thoth_index *, struct thoth_store *, int);

@@ -85,26 +85,6 @@ scan_rec_free(void *arg, void *wctx)
 }
 
 int
-scan_ref_match(json_t *rec, const struct thoth_where *where, void *arg)
-{
-	struct scan_ref *r = arg;
-	char *text, *line;
-	int rv;
-
-	(void)where;
-	if (!thoth_spec_match(r->spec, rec))
-		return (0);
-	if (r->rep != NULL)
-		return (scan_view_now(r->rep, rec));
-	text = thoth_json_line(rec);
-	line = thoth_xasprintf("%s\n", text);
-	rv = r->fn(line, strlen(line), 1, r->arg);
-	free(line);
-	free(text);
-	return (rv);
-}
-
-int
 scan_reference(void)
 {
 	const char *s = getenv("THOTH_SCAN");

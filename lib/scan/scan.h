@@ -134,15 +134,6 @@ int scan_reference(void);	/* THOTH_SCAN=jansson: the slow path */
 /* A worker's scan_rec, for scan_ops.wnew and wfree. */
 void *scan_rec_new(void *arg);
 void scan_rec_free(void *arg, void *wctx);
-/* The reference path: matching records (jansson) as canonical lines,
- * or to the report. */
-struct scan_ref {
-	const struct thoth_spec *spec;
-	thoth_lines_fn fn;
-	void *arg;
-	const struct thoth_report *rep;	/* or NULL */
-};
-int scan_ref_match(json_t *rec, const struct thoth_where *where, void *arg);
 
 /* scan/lit.c: the literal prefilter, bytes every canonical line a spec
  * matches holds.  make: NULL when the spec gives none. */
@@ -177,6 +168,15 @@ void scan_view_line(const struct thoth_report *rep, struct scan_out *out,
 void scan_view_json(const struct thoth_report *rep, struct scan_out *out,
     const json_t *rec);
 int scan_view_now(const struct thoth_report *rep, const json_t *rec);
+/* The reference path (scan/view.c too): matching records (jansson) as canonical lines,
+ * or to the report. */
+struct scan_ref {
+	const struct thoth_spec *spec;
+	thoth_lines_fn fn;
+	void *arg;
+	const struct thoth_report *rep;	/* or NULL */
+};
+int scan_ref_match(json_t *rec, const struct thoth_where *where, void *arg);
 /* A matching jansson record: to rep, or (rep NULL) as its line. */
 void scan_put_rec(const struct thoth_report *rep, struct scan_out *out,
     const json_t *rec);

@@ -158,3 +158,25 @@ scan_view_now(const struct thoth_report *rep, const json_t *rec)
 	free(out.buf);
 	return (rv);
 }
+
+/* The reference path (jansson): a record that matches the spec to the
+ * report, or as its line. */
+int
+scan_ref_match(json_t *rec, const struct thoth_where *where, void *arg)
+{
+	struct scan_ref *r = arg;
+	char *text, *line;
+	int rv;
+
+	(void)where;
+	if (!thoth_spec_match(r->spec, rec))
+		return (0);
+	if (r->rep != NULL)
+		return (scan_view_now(r->rep, rec));
+	text = thoth_json_line(rec);
+	line = thoth_xasprintf("%s\n", text);
+	rv = r->fn(line, strlen(line), 1, r->arg);
+	free(line);
+	free(text);
+	return (rv);
+}

@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "store/store.h"
+#include "store/backend.h"
 
 static char *
 dir_local(const struct thoth_store *st, const char *key)
@@ -359,6 +359,20 @@ static const struct thoth_store_ops dir_ops = {
 	.put_file = dir_put_file, .get_file = dir_get_file, .del = dir_del,
 	.list = dir_list, .local = dir_local,
 };
+
+/* What killed uploads left in a directory store; nothing elsewhere (an
+ * S3 upload becomes visible only once complete). */
+void
+thoth_store_sweep(struct thoth_store *st)
+{
+	char *dir;
+
+	if (st->ops != &dir_ops)
+		return;
+	dir = thoth_xasprintf("%s/%s", st->root, DIR_PARTS);
+	thoth_sweep_stale(dir);
+	free(dir);
+}
 
 int
 thoth_store_dir_init(struct thoth_store *st, const char *path)

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/store.h"
+#include "store/backend.h"
 
 /* The per-user default store: $XDG_DATA_HOME/thoth, ~/.local/share/thoth. */
 static char *
@@ -184,15 +184,6 @@ thoth_store_local(const struct thoth_store *st, const char *key)
 	return (st->ops->local(st, key));
 }
 
-void
-thoth_store_sweep(struct thoth_store *st)
-{
-	char *dir = thoth_store_local(st, DIR_PARTS);
-
-	if (dir != NULL)
-		thoth_sweep_stale(dir);
-	free(dir);
-}
 
 int
 thoth_store_exists(struct thoth_store *st, const char *key)

@@ -4,7 +4,7 @@
  * what an answer means (answer.c), uploads (upload.c), downloads
  * (download.c), listings (list.c) and small pieces (util.c).  Linked
  * only into the tools that talk to the store.  It calls lib/ and the
- * store's front (store/store.h); only store.c reaches it, through
+ * store's front (store/backend.h); only store.c reaches it, through
  * thoth_store_s3_init.  Inside, calls go one way: s3.c, upload.c,
  * download.c, list.c -> http.c -> answer.c -> util.c.
  *
@@ -21,7 +21,7 @@
 #include <curl/curl.h>
 #include <openssl/evp.h>
 
-#include "store/store.h"
+#include "store/backend.h"
 
 #define S3_MIB			(1024 * 1024)
 #define S3_MIN_PART		(5ULL * S3_MIB)		/* S3's minimum */

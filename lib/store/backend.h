@@ -10,8 +10,8 @@
  * header is what a backend provides; keys are validated by store.c
  * before they reach a backend.
  */
-#ifndef THOTH_STORE_H
-#define THOTH_STORE_H
+#ifndef THOTH_STORE_BACKEND_H
+#define THOTH_STORE_BACKEND_H
 
 #include "thoth.h"
 
