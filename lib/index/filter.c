@@ -22,6 +22,8 @@
 
 #include "index/index.h"
 
+#define TUNE_SAMPLE (64 << 10)	/* bytes of the base that tune the literals */
+
 struct ixjob {
 	const struct thoth_spec *spec;
 	struct journal j;
@@ -218,6 +220,16 @@ want(const struct thoth_spec *spec, struct index_want *w)
 	    w->nneeds > 0);
 }
 
+/* The literals are searched by the bytes least often seen together in
+ * the middle 64 KiB of the base. */
+static void
+tune(struct scan_lit *lit, const char *map, size_t size)
+{
+	size_t n = size < TUNE_SAMPLE ? size : TUNE_SAMPLE;
+
+	scan_lit_tune(lit, map + (size - n) / 2, n);
+}
+
 /* The base, mapped, in segments (all of it, or the blocks the summary
  * says may hold matches, with the spec's literals where it allows); 1
  * if stopped. */
@@ -242,9 +254,11 @@ scan_base(struct thoth_index *ix, struct ixjob *job, FILE *base)
 	whole.start = whole.line0 = 0;
 	whole.end = (size_t)sb.st_size;
 	whole.lit = NULL;
-	if (want(job->spec, &w))
+	if (want(job->spec, &w)) {
+		tune(w.lit, map, (size_t)sb.st_size);
 		segs = index_sidecar_segments(ix, fileno(base), map,
 		    (size_t)sb.st_size, &w, job->j.n > 0, &nsegs);
+	}
 	if (segs == NULL) {
 		segs = &whole;
 		nsegs = 1;

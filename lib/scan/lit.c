@@ -26,6 +26,7 @@
 #include "scan/scan.h"
 
 #define MAXNEEDLES	16
+#define TUNE_PLACES	8	/* a needle's places tune_pair tries in pairs */
 
 struct needle {
 	char *s;
@@ -204,6 +205,72 @@ pair_find(const struct needle *nd, const char *p, const char *e)
 	}
 #endif
 	return (memmem(p, (size_t)(e - p), nd->s, nd->len));
+}
+
+/* Places in [p, p + n) where nd's bytes i and j sit at their distance
+ * (what pair_find would stop at), counted 16 at a time. */
+static size_t
+pair_count(const struct needle *nd, size_t i, size_t j, const char *p,
+    size_t n)
+{
+	size_t count = 0, far = (i > j ? i : j) + 16, k;
+
+#ifdef __SSE2__
+	const __m128i bi = _mm_set1_epi8(nd->s[i]), bj = _mm_set1_epi8(nd->s[j]);
+
+	for (k = 0; k + far <= n; k += 16)
+		count += (size_t)__builtin_popcount((unsigned)_mm_movemask_epi8(
+		    _mm_and_si128(_mm_cmpeq_epi8(_mm_loadu_si128(
+		    (const __m128i *)(p + k + i)), bi), _mm_cmpeq_epi8(
+		    _mm_loadu_si128((const __m128i *)(p + k + j)), bj))));
+#else
+	for (k = 0; k + far <= n; k++)
+		count += p[k + i] == nd->s[i] && p[k + j] == nd->s[j];
+#endif
+	return (count);
+}
+
+/*
+ * The pair of a needle's bytes found least often together in sample:
+ * the ranks of pick_pair guess from English and hex, but a word like
+ * "abort" has only common letters, and its rarest two, "or", are in
+ * "platform" and "core" on every line.  A few of the needle's places
+ * (its rarest by rank) are tried in pairs over one sample of the data.
+ */
+static void
+tune_pair(struct needle *nd, const char *sample, size_t n)
+{
+	size_t pos[TUNE_PLACES], npos, a, b, k, c, best;
+	unsigned char taken[256] = { 0 };	/* places, when len <= 256 */
+
+	if (nd->len < 2 || nd->len > sizeof (taken))
+		return;
+	for (npos = 0; npos < TUNE_PLACES && npos < nd->len; npos++) {
+		for (b = nd->len, k = 0; k < nd->len; k++)	/* the rarest left */
+			if (!taken[k] && (b == nd->len ||
+			    rank(nd->s[k]) > rank(nd->s[b])))
+				b = k;
+		taken[b] = 1;
+		pos[npos] = b;
+	}
+	best = pair_count(nd, nd->i, nd->j, sample, n);
+	for (a = 0; a < npos && best > 0; a++)
+		for (b = a + 1; b < npos && best > 0; b++)
+			if ((c = pair_count(nd, pos[a], pos[b], sample, n)) <
+			    best) {
+				best = c;
+				nd->i = pos[a];
+				nd->j = pos[b];
+			}
+}
+
+void
+scan_lit_tune(struct scan_lit *lit, const char *sample, size_t n)
+{
+	size_t i;
+
+	for (i = 0; lit != NULL && i < lit->count; i++)
+		tune_pair(&lit->n[i], sample, n);
 }
 
 static const char *

@@ -145,6 +145,9 @@ const char *scan_lit_find(const struct scan_lit *lit, const char *p,
     const char *e);
 /* Does the line s (len bytes) hold all of them? */
 int scan_lit_line(const struct scan_lit *lit, const char *s, size_t len);
+/* Picks the bytes each needle is searched by from n bytes of the data
+ * to be searched (the pair least often seen together there). */
+void scan_lit_tune(struct scan_lit *lit, const char *sample, size_t n);
 
 /* scan/keys.c: the keys of the index's block filters, hashes of the
  * (path, value) pairs of the fields people select on (id, ticket,
