@@ -314,6 +314,7 @@ module_build_id(const json_t *rec, const char *module)
 	const char *file, *slash, *id = NULL;
 	const json_t *v;
 	size_t i;
+	int seen = 0;	/* a file without "id" (Go's) counts as one too */
 
 	json_array_foreach(json_object_get(rec, "build_ids"), i, v) {
 		if ((file = json_string_value(json_object_get(v, "file"))) ==
@@ -323,7 +324,7 @@ module_build_id(const json_t *rec, const char *module)
 			file = slash + 1;
 		if (strcmp(file, module) != 0)
 			continue;
-		if (id != NULL)
+		if (seen++)
 			return (NULL);
 		id = json_string_value(json_object_get(v, "id"));
 	}

@@ -86,6 +86,11 @@ same "an old raw frame gets its module's build-id from build_ids" \
 same "... not when two files have its name" \
     "$(old '[{"file":"/usr/bin/dash","id":"be63"},{"file":"/opt/dash","id":"0bad"}]' | text)" \
     'prog SIGSEGV dash+0xceda 0x7f00 libc.so.6`kill'
+# A Go module without a GNU build-id is listed with go_build_id only: it
+# still makes the name ambiguous, whichever comes first.
+same "... nor when the other file of its name has no id" \
+    "$(old '[{"file":"/opt/dash","go_build_id":"g1"},{"file":"/usr/bin/dash","id":"be63"}]' | text)/$(old '[{"file":"/usr/bin/dash","id":"be63"},{"file":"/opt/dash","go_build_id":"g1"}]' | text)" \
+    'prog SIGSEGV dash+0xceda 0x7f00 libc.so.6`kill/prog SIGSEGV dash+0xceda 0x7f00 libc.so.6`kill'
 
 # The bump to version 3, as resign --dry-run shows it (thoth-sign -c):
 # core.sh's record as thoth-meta and thoth-sign made it before (no
