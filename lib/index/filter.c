@@ -143,25 +143,12 @@ static int
 journal_flush(struct ixjob *job, int64_t key)
 {
 	struct journal *j = &job->j;
-	json_t *rec;
-	char *text, *line;
+	struct scan_ref ref = { job->spec, job->fn, job->arg, job->rep };
 	int rv = 0;
 
 	while (rv == 0 && j->next < j->n &&
-	    index_rec_time(j->sorted[j->next]) <= key) {
-		rec = j->sorted[j->next++];
-		if (!thoth_spec_match(job->spec, rec))
-			continue;
-		if (job->rep != NULL) {
-			rv = scan_view_now(job->rep, rec);
-			continue;
-		}
-		text = thoth_json_line(rec);
-		line = thoth_xasprintf("%s\n", text);
-		rv = job->fn(line, strlen(line), 1, job->arg);
-		free(line);
-		free(text);
-	}
+	    index_rec_time(j->sorted[j->next]) <= key)
+		rv = scan_ref_match(j->sorted[j->next++], NULL, &ref);
 	return (rv);
 }
 
