@@ -476,52 +476,26 @@ scan_trust(struct scan_rec *r, const char *line, size_t len)
  * alone: so a summary that lies (a damaged or forged base.ndjson.idx)
  * can make fields look absent, never send a reader off the line.
  */
-static int
-next_field(struct scan_rec *r, struct vstate *st)
-{
-	const char *p;
-
-	if (r->n == SCAN_MAXKEYS ||
-	    (p = key_scan(st, r->rest, &r->key[r->n])) == NULL ||
-	    (p = value_scan(st, p, &r->val[r->n], 1)) == NULL || p >= st->e ||
-	    (*p != ',' && *p != '}')) {
-		r->rest = NULL;
-		return (0);
-	}
-	r->n++;
-	r->rest = *p == '}' ? NULL : p + 1;
-	return (r->rest != NULL);
-}
-
 static void
 read_field(struct scan_rec *r)
 {
 	struct vstate st;
+	const char *p;
 
 	st.line = r->line;
 	st.e = r->line + r->len;
 	st.clean = 0;
 	st.nwords = 0;
 	st.nkeys = 0;
-	(void) next_field(r, &st);
-}
-
-/* All the fields of a trusted line not read yet, for a reader that
- * wants most of them: one pass marks the quotes (quote_map), then each
- * string is skipped by a look-up rather than read byte by byte. */
-void
-scan_read_rest(struct scan_rec *r)
-{
-	struct vstate st;
-
-	if (r->rest == NULL)
+	if (r->n == SCAN_MAXKEYS ||
+	    (p = key_scan(&st, r->rest, &r->key[r->n])) == NULL ||
+	    (p = value_scan(&st, p, &r->val[r->n], 1)) == NULL || p >= st.e ||
+	    (*p != ',' && *p != '}')) {
+		r->rest = NULL;
 		return;
-	st.line = r->line;
-	st.e = r->line + r->len;
-	st.nkeys = 0;
-	quote_map(&st, r->line, r->len);
-	while (next_field(r, &st))
-		continue;
+	}
+	r->n++;
+	r->rest = *p == '}' ? NULL : p + 1;
 }
 
 int

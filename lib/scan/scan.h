@@ -46,9 +46,6 @@ int scan_line(struct scan_rec *r, const char *line, size_t len);
  * nothing is checked again, and fields are read only as far as the
  * first one asked for. */
 void scan_trust(struct scan_rec *r, const char *line, size_t len);
-/* Reads every field of such a line at once: cheaper for a reader that
- * wants most of them (a table row, a report). */
-void scan_read_rest(struct scan_rec *r);
 /* The top-level field key (n bytes): 1 found, 0 absent. */
 int scan_get(const struct scan_rec *r, const char *key, size_t n,
     struct scan_val *v);

@@ -39,8 +39,6 @@ line_get(struct thoth_view *v, const char *path, int top, int *string)
 	struct scan_val val;
 	char *s;
 
-	/* A reader that asks for one field wants most: read them at once. */
-	scan_read_rest((struct scan_rec *)v->r);	/* only reads ahead */
 	if (!(top ? scan_get(v->r, path, strlen(path), &val) :
 	    scan_path(v->r, path, &val)))
 		return (NULL);
