@@ -92,38 +92,35 @@ thoth_view_put(struct thoth_view *v, const char *s, size_t len)
 	scan_bytes(v->out, s, len);
 }
 
+/* The report's function on one record: a canonical line r, or j. */
 static void
-show(const struct thoth_report *rep, struct thoth_view *v)
+show(const struct thoth_report *rep, struct scan_out *out,
+    const struct scan_rec *r, const json_t *j)
 {
-	v->buf = NULL;
-	v->cap = 0;
-	rep->fn(v, rep->arg);
-	v->out->nrec++;
-	free(v->buf);
+	struct thoth_view v;	/* small[] is not cleared: a row's hot path */
+
+	v.r = r;
+	v.j = j;
+	v.out = out;
+	v.buf = NULL;
+	v.cap = 0;
+	rep->fn(&v, rep->arg);
+	out->nrec++;
+	free(v.buf);
 }
 
 void
 scan_view_line(const struct thoth_report *rep, struct scan_out *out,
     const struct scan_rec *r)
 {
-	struct thoth_view v;
-
-	v.r = r;
-	v.j = NULL;
-	v.out = out;
-	show(rep, &v);
+	show(rep, out, r, NULL);
 }
 
 void
 scan_view_json(const struct thoth_report *rep, struct scan_out *out,
     const json_t *rec)
 {
-	struct thoth_view v;
-
-	v.r = NULL;
-	v.j = rec;
-	v.out = out;
-	show(rep, &v);
+	show(rep, out, NULL, rec);
 }
 
 /* A matching record, from jansson, to the report or as its line. */
